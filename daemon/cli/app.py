@@ -1,0 +1,131 @@
+"""What every command works with: the home, the clock, the zone, the state, the output.
+
+Built once per invocation from the parsed arguments. The state is loaded on first use
+(through the snapshot), so a command that does not need it never reads the log.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import datetime
+from typing import Any, TextIO
+
+import msgspec
+from coffeechat.events.clock import clock_from_environment
+from coffeechat.events.contacts import resolve
+from coffeechat.events.decisions import Decision, Stamp
+from coffeechat.events.errors import UserError
+from coffeechat.events.home import Home
+from coffeechat.events.log import LogProblem
+from coffeechat.events.model import Event, encoder
+from coffeechat.events.projection import Contact, State
+from coffeechat.events.snapshot import load_state
+from coffeechat.events.when import parse_when
+from coffeechat.events.zones import local_zone
+
+
+class App:
+    """One invocation of the command line."""
+
+    def __init__(
+        self,
+        home: str | None,
+        json: bool,
+        stdout: TextIO | None = None,
+        stderr: TextIO | None = None,
+    ) -> None:
+        self.home = Home.locate(home)
+        self.json = json
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
+        try:
+            self.clock = clock_from_environment()
+        except ValueError as error:
+            raise UserError(f"COFFEECHAT_NOW: {error}") from None
+        self.zone = local_zone()
+        self.now = self.clock.now()
+        self._state: State | None = None
+        self.problems: list[LogProblem] = []
+
+    # --- reading -------------------------------------------------------------------------
+
+    @property
+    def state(self) -> State:
+        """The current state of every relationship (loaded, and warned about, once)."""
+        if self._state is None:
+            self._state = load_state(self.home.log_dir, self.home.cache_dir, self.problems)
+            self.warn_problems(self.problems)
+        return self._state
+
+    def warn_problems(self, problems: list[LogProblem]) -> None:
+        """Print one warning line per damaged or unreadable line of the log."""
+        for problem in problems:
+            self.warn(problem.describe())
+
+    def contact(self, query: str) -> Contact:
+        """Return the contact a CONTACT argument names (UserError if none or several)."""
+        return resolve(self.state, query)
+
+    def when(self, text: str, *, past: bool = False) -> datetime:
+        """Parse a WHEN argument in the user's zone; ``past`` for when something happened."""
+        return parse_when(text, self.now, self.zone, past=past)
+
+    def when_or_none(self, text: str | None, *, past: bool = True) -> datetime | None:
+        """Parse an optional ``--at`` value."""
+        return None if text is None else self.when(text, past=past)
+
+    # --- writing -------------------------------------------------------------------------
+
+    def stamp(self) -> Stamp:
+        """Return the event maker for this device (creating the device id on first write)."""
+        device = self.home.device_id(create=True)
+        assert device is not None
+        return Stamp(self.now, device, self.zone)
+
+    def record(self, decision: Decision, describe: Any) -> list[Event]:
+        """Append a decision's events in one durable batch, then tell the user.
+
+        ``describe(event)`` returns the human line for an event. With ``--json`` the
+        appended events are printed as a JSON list instead.
+        """
+        self.home.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.home.log(create=True).append(decision.events)
+        if self.json:
+            self.print_json(decision.events)
+        else:
+            for event in decision.events:
+                self.out(describe(event))
+        for notice in decision.notices:
+            self.warn(notice, label="note")
+        for tip in decision.tips:
+            self.warn(tip, label="tip")
+        return decision.events
+
+    # --- output --------------------------------------------------------------------------
+
+    def out(self, line: str = "") -> None:
+        """Print a line to standard output."""
+        print(line, file=self.stdout)
+
+    def warn(self, message: str, label: str = "warning") -> None:
+        """Print a labelled line to standard error."""
+        print(f"{label}: {message}", file=self.stderr)
+
+    def print_json(self, value: Any) -> None:
+        """Print a value as JSON (msgspec structs, datetimes and all)."""
+        self.stdout.write(encoder.encode(value).decode())
+        self.stdout.write("\n")
+
+
+def to_builtins(value: Any) -> Any:
+    """Return a value as plain JSON-ready Python objects."""
+    return msgspec.to_builtins(value)
+
+
+def terminal_width() -> int:
+    """Return the width to fit tables into."""
+    try:
+        return os.get_terminal_size().columns
+    except OSError:
+        return 100

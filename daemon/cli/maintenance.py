@@ -1,0 +1,74 @@
+"""Commands that look after things: ``fsck`` and ``demo``."""
+
+from __future__ import annotations
+
+import argparse
+
+from coffeechat.daemon.cli.app import App
+from coffeechat.daemon.cli.spec import Command
+from coffeechat.events.errors import LogDamaged
+from coffeechat.events.log import check, quarantine_path, repair, segment_paths
+
+
+def _configure_fsck(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--repair",
+        action="store_true",
+        help="move damaged lines to a quarantine file beside their segment",
+    )
+
+
+def _run_fsck(app: App, args: argparse.Namespace) -> int:
+    log_dir = app.home.log_dir
+    try:
+        if args.repair:
+            for problem in repair(log_dir):
+                app.out(f"moved {problem.path}:{problem.line} to {quarantine_path(problem.path)}")
+        problems = check(log_dir)
+    except OSError as error:
+        raise LogDamaged(f"cannot read the log in {log_dir}: {error.strerror}") from None
+    damage = [problem for problem in problems if problem.is_damage]
+    if app.json:
+        app.print_json(
+            {
+                "segments": [str(path) for path in segment_paths(log_dir)],
+                "problems": [
+                    {"file": str(p.path), "line": p.line, "kind": p.kind, "reason": p.reason}
+                    for p in problems
+                ],
+                "damaged": len(damage),
+            }
+        )
+    else:
+        for problem in problems:
+            app.out(problem.describe())
+        if damage:
+            app.out(
+                f"{len(damage)} damaged line(s). 'coffeechat fsck --repair' moves them to a "
+                "quarantine file beside their segment; nothing is deleted."
+            )
+        else:
+            app.out(f"the log is sound ({len(segment_paths(log_dir))} segment(s) in {log_dir})")
+    return 3 if damage else 0
+
+
+def _configure_demo(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the temporary home and print where it is"
+    )
+
+
+def _run_demo(app: App, args: argparse.Namespace) -> int:
+    from coffeechat.daemon.cli.demo import run_demo
+
+    return run_demo(app, keep=args.keep)
+
+
+COMMANDS: dict[str, Command] = {
+    "fsck": Command(
+        "check the log; --repair quarantines damaged lines", _configure_fsck, _run_fsck
+    ),
+    "demo": Command(
+        "record a sample journey in a temporary home and show it", _configure_demo, _run_demo
+    ),
+}

@@ -1,0 +1,192 @@
+"""Commands that read: ``ls``, ``show``, ``log``. Each has ``--json``."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime
+from typing import Any
+
+from coffeechat.daemon.cli.app import App
+from coffeechat.daemon.cli.render import describe, moment, short_id, table
+from coffeechat.daemon.cli.spec import Command
+from coffeechat.events.log import LogProblem, iter_segment_events, merge_segments, read_segments
+from coffeechat.events.model import Event, tag_of
+from coffeechat.events.projection import PROFILE_FIELDS, Contact, State, replay
+from coffeechat.events.stages import STAGES, stage_of
+from coffeechat.events.timeline import events_about
+
+
+def _as_of(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--at", metavar="WHEN", help="look back: the state as it was then (e.g. 2026-10-01)"
+    )
+
+
+def state_at(app: App, at: str | None) -> tuple[State, datetime]:
+    """Return the state now (through the snapshot) or as it was at ``--at`` (full replay)."""
+    if at is None:
+        return app.state, app.now
+    instant = app.when(at, past=True)
+    problems: list[LogProblem] = []
+    state = replay(read_segments(app.home.log_dir), problems, as_of=instant)
+    app.warn_problems(problems)
+    return state, instant
+
+
+def next_reminder(contact: Contact, state: State, now: datetime) -> dict[str, Any] | None:
+    """Return the contact's next reminder (none until the reminder rules are installed)."""
+    return None
+
+
+# --- ls --------------------------------------------------------------------------------------
+
+
+def _configure_ls(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stage", choices=STAGES, help="only contacts at this stage")
+    parser.add_argument("--all", action="store_true", help="include archived contacts")
+    _as_of(parser)
+
+
+def _run_ls(app: App, args: argparse.Namespace) -> None:
+    state, now = state_at(app, args.at)
+    rows = []
+    for contact in sorted(state.contacts.values(), key=lambda c: c.name.casefold()):
+        stage = stage_of(contact, now)
+        if args.stage is not None and stage != args.stage:
+            continue
+        if args.stage is None and stage == "archived" and not args.all:
+            continue
+        upcoming = next_reminder(contact, state, now)
+        rows.append((contact, stage, upcoming))
+    if app.json:
+        app.print_json(
+            [
+                {
+                    "handle": contact.handle,
+                    "name": contact.name,
+                    "stage": stage,
+                    "next_due": upcoming["due"] if upcoming else None,
+                }
+                for contact, stage, upcoming in rows
+            ]
+        )
+        return
+    if not rows:
+        app.out(
+            'no contacts yet: coffeechat add "Ada Lovelace" --learn "…"'
+            if not state.contacts
+            else "nobody matches"
+        )
+        return
+    cells = [
+        [
+            contact.handle,
+            contact.name,
+            stage,
+            _where(contact),
+            upcoming["message"] if upcoming else "",
+        ]
+        for contact, stage, upcoming in rows
+    ]
+    for line in table(cells, ["HANDLE", "NAME", "STAGE", "WHERE", "NEXT"]):
+        app.out(line)
+
+
+def _where(contact: Contact) -> str:
+    return " at ".join(part for part in (contact.role, contact.company) if part)
+
+
+# --- show ------------------------------------------------------------------------------------
+
+
+def _configure_show(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("contact", metavar="CONTACT")
+    _as_of(parser)
+
+
+def _run_show(app: App, args: argparse.Namespace) -> None:
+    state, now = state_at(app, args.at)
+    contact = _resolve_in(app, state, args.contact)
+    stage = stage_of(contact, now)
+    timeline = [
+        event
+        for event in events_about(app.home.log_dir, contact.handle, state.retracted)
+        if event.at <= now or args.at is None
+    ]
+    upcoming = next_reminder(contact, state, now)
+    if app.json:
+        profile = {field: getattr(contact, field) for field in PROFILE_FIELDS}
+        app.print_json(
+            {
+                "handle": contact.handle,
+                "name": contact.name,
+                "stage": stage,
+                "next": upcoming,
+                **profile,
+                "introduced": contact.introduced,
+                "timeline": timeline,
+            }
+        )
+        return
+    app.out(f"{contact.name} ({contact.handle}) · {stage}")
+    for field in PROFILE_FIELDS:
+        value = getattr(contact, field)
+        if value:
+            app.out(f"  {field.replace('_', ' ')}: {value}")
+    if contact.introduced:
+        app.out(f"  introduced you to: {', '.join(contact.introduced)}")
+    if contact.meeting is not None:
+        app.out(f"  meeting: {moment(contact.meeting.starts, app.zone, now)}")
+    app.out(f"  next: {upcoming['message'] if upcoming else '-'}")
+    app.out("")
+    for event in timeline:
+        app.out(f"  {moment(event.at, app.zone, now)}  {describe(event, state, app.zone)}")
+
+
+def _resolve_in(app: App, state: State, query: str) -> Contact:
+    from coffeechat.events.contacts import resolve
+
+    return resolve(state, query)
+
+
+# --- log -------------------------------------------------------------------------------------
+
+
+def _configure_log(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("contact", metavar="CONTACT", nargs="?", help="only events about them")
+    parser.add_argument("--limit", type=int, metavar="N", help="only the last N events")
+
+
+def _run_log(app: App, args: argparse.Namespace) -> None:
+    problems: list[LogProblem] = []
+    segments = read_segments(app.home.log_dir)
+    events: list[Event] = list(
+        merge_segments([iter_segment_events(segment, problems) for segment in segments])
+    )
+    app.warn_problems(problems)
+    if args.contact:
+        handle = app.contact(args.contact).handle
+        events = [
+            e
+            for e in events
+            if handle in (getattr(e, "contact", None), getattr(e, "introduced", None))
+        ]
+    if args.limit is not None:
+        events = events[-args.limit :] if args.limit > 0 else []
+    if app.json:
+        app.print_json(events)
+        return
+    state = app.state
+    for event in events:
+        mark = "  (undone)" if event.id in state.retracted else ""
+        app.out(
+            f"{moment(event.recorded, app.zone, app.now)}  {short_id(event.id)}  "
+            f"{tag_of(event):<19} {describe(event, state, app.zone)}{mark}"
+        )
+
+
+COMMANDS: dict[str, Command] = {
+    "ls": Command("list contacts and their stage", _configure_ls, _run_ls),
+    "show": Command("one contact: profile, stage, history", _configure_show, _run_show),
+    "log": Command("every event, oldest first", _configure_log, _run_log),
+}

@@ -1,0 +1,24 @@
+"""How a command declares itself to the command line."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from coffeechat.daemon.cli.app import App
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command: its help, how to configure its parser, and what it runs.
+
+    ``run(app, args)`` returns the exit status (None for 0).
+    """
+
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[App, argparse.Namespace], int | None]
+    description: str | None = None

@@ -1,0 +1,425 @@
+"""Commands: given the state and what the user asked, decide which events to record.
+
+Each function checks the request against the state and returns a :class:`Decision`:
+the events to append (all or nothing), tips (the article's advice, never errors) and
+notices (something unusual that was still recorded). A request that makes no sense
+raises :class:`~coffeechat.events.errors.UserError` before anything is written.
+Nothing here writes; the caller appends ``decision.events`` in one batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from coffeechat.events import model as m
+from coffeechat.events.contacts import find_by_name, new_handle
+from coffeechat.events.errors import UserError
+from coffeechat.events.ids import new_event_id
+from coffeechat.events.projection import PROFILE_FIELDS, Contact, State
+from coffeechat.events.zones import zone_named
+
+CHANNELS = ("email", "linkedin", "phone", "event", "other")
+MEETING_MODES = ("phone", "video", "in-person")
+FUTURE_TOLERANCE = timedelta(minutes=1)
+
+E = TypeVar("E", bound=m.Event)
+
+
+@dataclass
+class Decision:
+    """What a command records and what it has to tell the user."""
+
+    events: list[m.Event]
+    tips: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+
+
+class Stamp:
+    """Makes events: fills in id, version, recording instant, device and zone."""
+
+    def __init__(self, now: datetime, device: str, zone: ZoneInfo) -> None:
+        self.now = now
+        self.device = device
+        self.zone = zone
+
+    def __call__(self, event_type: type[E], at: datetime | None = None, **fields: Any) -> E:
+        """Return a new event of ``event_type`` that happened ``at`` (default: now)."""
+        return event_type(
+            id=new_event_id(self.now),
+            v=event_type.VERSION,
+            recorded=self.now,
+            device=self.device,
+            at=self.now if at is None else at,
+            zone=self.zone.key,
+            **fields,
+        )
+
+
+def check_at(stamp: Stamp, at: datetime | None) -> datetime:
+    """Return when something happened; raise UserError if that is in the future."""
+    if at is None:
+        return stamp.now
+    if at > stamp.now + FUTURE_TOLERANCE:
+        raise UserError("--at is in the future: record things once they have happened")
+    return at
+
+
+def check_cadence(text: str) -> str:
+    """Return a valid keep-in-touch cadence (a DURATION or a 5-field cron) as given."""
+    from coffeechat.events.when import parse_duration
+
+    try:
+        parse_duration(text)
+        return text
+    except UserError:
+        pass
+    if len(text.split()) == 5:
+        check_cron(text)
+        return text
+    raise UserError(f"can't read {text!r} as a cadence: give a duration (90d, 6w) or a cron line")
+
+
+def check_cron(text: str) -> str:
+    """Return a valid 5-field cron expression; raise UserError otherwise."""
+    from croniter import croniter  # only commands that take a cron pay for croniter
+
+    if len(text.split()) != 5 or not croniter.is_valid(text):
+        raise UserError(
+            f"invalid cron {text!r}: five fields, minute hour day month weekday, e.g. '0 9 * * TUE'"
+        )
+    return text
+
+
+def _profile(fields: dict[str, Any]) -> dict[str, Any]:
+    if fields.get("tz"):
+        zone_named(fields["tz"])
+    if fields.get("cadence"):
+        check_cadence(fields["cadence"])
+    return {name: value for name, value in fields.items() if name in PROFILE_FIELDS}
+
+
+# --- contacts ------------------------------------------------------------------------------
+
+
+def add_contact(
+    state: State, stamp: Stamp, name: str, profile: dict[str, Any], at: datetime | None = None
+) -> Decision:
+    """Add a person. Raise UserError for an empty name or one already in the network."""
+    name = " ".join(name.split())
+    if not name:
+        raise UserError("a contact needs a name")
+    existing = find_by_name(state, name)
+    if existing is not None:
+        raise UserError(f"{existing.name} is already a contact ({existing.handle})")
+    fields = {key: value for key, value in _profile(profile).items() if value is not None}
+    event = stamp(
+        m.ContactAdded, check_at(stamp, at), contact=new_handle(state, name), name=name, **fields
+    )
+    return Decision([event])
+
+
+def edit_contact(
+    state: State, stamp: Stamp, contact: Contact, changes: dict[str, Any], at: datetime | None
+) -> Decision:
+    """Correct or complete a contact; an empty string clears a field."""
+    changes = {key: value for key, value in changes.items() if value is not None}
+    if not changes:
+        raise UserError("nothing to change: give at least one option, e.g. --email or --role")
+    if "name" in changes:
+        name = " ".join(changes["name"].split())
+        other = find_by_name(state, name)
+        if not name or (other is not None and other.handle != contact.handle):
+            raise UserError(f"can't rename to {changes['name']!r}: empty, or taken by another")
+        changes["name"] = name
+    cleared = {key: (None if value == "" else value) for key, value in changes.items()}
+    fields = {"name": cleared["name"]} if "name" in cleared else {}
+    fields.update(_profile(cleared))
+    event = stamp(m.ContactUpdated, check_at(stamp, at), contact=contact.handle, **fields)
+    return Decision([event])
+
+
+def archive(state: State, stamp: Stamp, contact: Contact, at: datetime | None) -> Decision:
+    """Stop tracking a contact. Raise UserError if already archived."""
+    if contact.archived is not None:
+        raise UserError(f"{contact.name} is already archived")
+    return Decision([stamp(m.ContactArchived, check_at(stamp, at), contact=contact.handle)])
+
+
+# --- the journey ---------------------------------------------------------------------------
+
+
+def _learn_tip(contact: Contact, learn: str | None) -> list[str]:
+    if learn or contact.learn:
+        return []
+    return [
+        f"be specific about what you want to learn from {contact.name} "
+        f'(--learn "how you moved from research into policy"): a precise question is easier '
+        "to say yes to"
+    ]
+
+
+def send_time_tip(moment: datetime, zone: ZoneInfo, whose: str) -> list[str]:
+    """Return the article's advice when ``moment`` (in ``zone``) is a poor time to e-mail."""
+    local = moment.astimezone(zone)
+    weekday = local.weekday()  # Monday is 0
+    if weekday in (1, 2):
+        return []
+    if weekday == 0:
+        why = "on Mondays people are trying to get things done"
+    elif weekday == 3 and local.hour < 12:
+        return []
+    elif weekday == 3:
+        why = "on Thursday afternoons people are finishing the week's work"
+    elif weekday == 4:
+        why = "Friday can be a bit of a black hole"
+    else:
+        why = "weekend messages sink under Monday's inbox"
+    return [f"{why} ({whose} time): Tuesday or Wednesday are best for outreach"]
+
+
+def plan(
+    state: State, stamp: Stamp, contact: Contact, learn: str | None, at: datetime | None
+) -> Decision:
+    """You intend to reach out; tip when there is nothing specific to learn yet."""
+    event = stamp(m.OutreachPlanned, check_at(stamp, at), contact=contact.handle, learn=learn)
+    return Decision([event], tips=_learn_tip(contact, learn))
+
+
+def reach(
+    state: State,
+    stamp: Stamp,
+    contact: Contact,
+    channel: str,
+    learn: str | None,
+    at: datetime | None,
+) -> Decision:
+    """Outreach sent; tips for a poor send time (their zone, else yours) and a vague ask."""
+    if channel not in CHANNELS:
+        raise UserError(f"unknown channel {channel!r}: one of {', '.join(CHANNELS)}")
+    when = check_at(stamp, at)
+    event = stamp(m.OutreachSent, when, contact=contact.handle, channel=channel, learn=learn)
+    zone, whose = (zone_named(contact.tz), "their") if contact.tz else (stamp.zone, "your")
+    tips = send_time_tip(when, zone, whose) if channel == "email" else []
+    return Decision([event], tips=tips + _learn_tip(contact, learn))
+
+
+def reply(
+    state: State, stamp: Stamp, contact: Contact, declined: bool, at: datetime | None
+) -> Decision:
+    """They answered (or declined)."""
+    event = stamp(m.ReplyReceived, check_at(stamp, at), contact=contact.handle, declined=declined)
+    notices = [] if contact.reached else [f"no outreach to {contact.name} was recorded"]
+    return Decision([event], notices=notices)
+
+
+def schedule(
+    state: State,
+    stamp: Stamp,
+    contact: Contact,
+    starts: datetime,
+    minutes: int,
+    mode: str | None,
+    place: str | None,
+    at: datetime | None,
+) -> Decision:
+    """Book a meeting. Raise UserError if one is already booked or the length is silly."""
+    if contact.meeting is not None:
+        raise UserError(
+            f"a meeting with {contact.name} is already booked: "
+            f"use 'coffeechat reschedule {contact.handle} WHEN' or 'cancel'"
+        )
+    if mode is not None and mode not in MEETING_MODES:
+        raise UserError(f"unknown mode {mode!r}: one of {', '.join(MEETING_MODES)}")
+    _check_minutes(minutes)
+    event = stamp(
+        m.MeetingScheduled,
+        check_at(stamp, at),
+        contact=contact.handle,
+        starts=starts,
+        minutes=minutes,
+        mode=mode,
+        place=place,
+    )
+    return Decision([event])
+
+
+def _check_minutes(minutes: int | None) -> None:
+    if minutes is not None and not 1 <= minutes <= 24 * 60:
+        raise UserError(f"--minutes must be between 1 and 1440, not {minutes}")
+
+
+def reschedule(
+    state: State,
+    stamp: Stamp,
+    contact: Contact,
+    starts: datetime,
+    minutes: int | None,
+    at: datetime | None,
+) -> Decision:
+    """Move the booked meeting. Raise UserError if there is none."""
+    if contact.meeting is None:
+        raise UserError(f"no meeting with {contact.name} is booked: use 'coffeechat schedule'")
+    _check_minutes(minutes)
+    event = stamp(
+        m.MeetingRescheduled,
+        check_at(stamp, at),
+        contact=contact.handle,
+        starts=starts,
+        minutes=minutes,
+    )
+    return Decision([event])
+
+
+def cancel(state: State, stamp: Stamp, contact: Contact, at: datetime | None) -> Decision:
+    """Cancel the booked meeting. Raise UserError if there is none."""
+    if contact.meeting is None:
+        raise UserError(f"no meeting with {contact.name} is booked, so nothing to cancel")
+    return Decision([stamp(m.MeetingCancelled, check_at(stamp, at), contact=contact.handle)])
+
+
+def met(
+    state: State,
+    stamp: Stamp,
+    contact: Contact,
+    notes: str | None,
+    learned: str | None,
+    fit: int | None,
+    asked: str | None,
+    at: datetime | None,
+) -> Decision:
+    """The meeting happened. Allowed without a booking, but the user hears of it."""
+    if fit is not None and not 1 <= fit <= 5:
+        raise UserError(f"--fit must be 1 to 5 (how well the role fits you), not {fit}")
+    when = check_at(stamp, at)
+    event = stamp(
+        m.MeetingHeld,
+        when,
+        contact=contact.handle,
+        notes=notes,
+        learned=learned,
+        fit=fit,
+        asked=asked,
+    )
+    notices = []
+    if contact.meeting is None:
+        notices.append(f"no meeting with {contact.name} was scheduled; recorded as met anyway")
+    tips = (
+        [] if asked else ["did you make an ask? an introduction to someone they know is a good one"]
+    )
+    return Decision([event], tips=tips, notices=notices)
+
+
+def thank(state: State, stamp: Stamp, contact: Contact, at: datetime | None) -> Decision:
+    """Thank-you sent. Raise UserError before any meeting."""
+    if contact.met is None:
+        raise UserError(
+            f"you haven't met {contact.name} yet: record 'coffeechat met {contact.handle}' first"
+        )
+    return Decision([stamp(m.ThanksSent, check_at(stamp, at), contact=contact.handle)])
+
+
+def intro(
+    state: State,
+    stamp: Stamp,
+    introducer: Contact,
+    name: str,
+    profile: dict[str, Any],
+    at: datetime | None,
+) -> Decision:
+    """``introducer`` introduced you to a new person: add them, linked, in one batch."""
+    added = add_contact(state, stamp, name, {**profile, "via": introducer.handle}, at)
+    new = added.events[0]
+    assert isinstance(new, m.ContactAdded)
+    link = stamp(m.IntroReceived, new.at, contact=introducer.handle, introduced=new.contact)
+    return Decision([new, link])
+
+
+def touch(
+    state: State, stamp: Stamp, contact: Contact, note: str | None, at: datetime | None
+) -> Decision:
+    """A touchpoint: resets the keep-in-touch clock."""
+    return Decision([stamp(m.TouchLogged, check_at(stamp, at), contact=contact.handle, note=note)])
+
+
+def note(state: State, stamp: Stamp, contact: Contact, text: str, at: datetime | None) -> Decision:
+    """A note about a contact. Raise UserError for an empty one."""
+    if not text.strip():
+        raise UserError("the note is empty")
+    return Decision([stamp(m.NoteAdded, check_at(stamp, at), contact=contact.handle, text=text)])
+
+
+def every(
+    state: State, stamp: Stamp, cron: str, text: str, contact: Contact | None, tz: str | None
+) -> Decision:
+    """A recurring reminder of your own. Raise UserError for a bad cron or zone."""
+    check_cron(cron)
+    if tz is not None:
+        zone_named(tz)
+    if not text.strip():
+        raise UserError("the reminder needs a text")
+    event = stamp(
+        m.RecurringAdded,
+        cron=cron,
+        text=text,
+        contact=contact.handle if contact else None,
+        tz=tz,
+    )
+    return Decision([event])
+
+
+# --- corrections -----------------------------------------------------------------------------
+
+_NOT_UNDOABLE = (m.EventRetracted, m.NotificationSent)
+
+
+def undo(events: list[m.Event], retracted: set[str], stamp: Stamp, target: str | None) -> Decision:
+    """Retract the last command's events (one batch), or the event ``target`` names.
+
+    ``target`` is an event id or an unambiguous prefix or suffix of one (4 characters at
+    least); retracting a retraction restores what it retracted. Raise UserError if there
+    is nothing to undo or the id matches no event, or several.
+    """
+    if target is None:
+        live = [
+            event
+            for event in events
+            if event.id not in retracted and not isinstance(event, _NOT_UNDOABLE)
+        ]
+        if not live:
+            raise UserError("nothing to undo")
+        last = live[-1]
+        chosen = [
+            event
+            for event in live
+            if event.recorded == last.recorded and event.device == last.device
+        ]
+    else:
+        chosen = [find_event(events, target)]
+    retractions: list[m.Event] = [
+        stamp(
+            m.EventRetracted,
+            target=event.id,
+            target_type=m.tag_of(event),
+            contact=getattr(event, "contact", None),
+        )
+        for event in chosen
+    ]
+    return Decision(retractions)
+
+
+def find_event(events: list[m.Event], query: str) -> m.Event:
+    """Return the event whose id starts or ends with ``query``; raise UserError otherwise."""
+    wanted = query.strip().upper()
+    if len(wanted) < 4:
+        raise UserError(f"event id {query!r} is too short: give at least 4 characters")
+    matches = [
+        event for event in events if event.id.startswith(wanted) or event.id.endswith(wanted)
+    ]
+    if not matches:
+        raise UserError(f"no event has the id {query!r}: see 'coffeechat log'")
+    if len(matches) > 1:
+        raise UserError(f"{query!r} matches {len(matches)} events: give more of the id")
+    return matches[0]

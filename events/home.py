@@ -1,0 +1,102 @@
+"""Where a user's coffeechat lives: config, log, device id, caches.
+
+``--home DIR`` (or ``COFFEECHAT_HOME``) puts everything in one folder:
+``DIR/config.toml``, ``DIR/plugins/``, ``DIR/log/``, ``DIR/device``, ``DIR/cache/``.
+Otherwise the XDG locations are used: the config in
+``$XDG_CONFIG_HOME/coffeechat/`` (``~/.config``), the data in
+``$XDG_DATA_HOME/coffeechat/`` (``~/.local/share``).
+
+Reading never creates anything; the first write creates folders 0700 and files 0600.
+Only ``log/`` is meant to be shared between machines by a sync tool: ``device`` names
+this machine's segment and must stay local.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from coffeechat.events.ids import new_device_id
+from coffeechat.events.log import EventLog
+
+HOME_VARIABLE = "COFFEECHAT_HOME"
+
+
+@dataclass(frozen=True)
+class Home:
+    """The paths of one coffeechat home."""
+
+    config_dir: Path
+    data_dir: Path
+
+    @classmethod
+    def locate(cls, home: str | None = None, environ: Mapping[str, str] | None = None) -> Home:
+        """Given ``--home`` (or None) and the environment, return the home to use."""
+        environ = os.environ if environ is None else environ
+        chosen = home or environ.get(HOME_VARIABLE)
+        if chosen:
+            folder = Path(chosen).expanduser().absolute()
+            return cls(folder, folder)
+        user_home = Path(environ.get("HOME") or Path.home())
+        config = Path(environ.get("XDG_CONFIG_HOME") or user_home / ".config")
+        data = Path(environ.get("XDG_DATA_HOME") or user_home / ".local" / "share")
+        return cls(config / "coffeechat", data / "coffeechat")
+
+    @property
+    def config_file(self) -> Path:
+        """The user's ``config.toml``."""
+        return self.config_dir / "config.toml"
+
+    @property
+    def plugins_dir(self) -> Path:
+        """The folder of single-file plugins."""
+        return self.config_dir / "plugins"
+
+    @property
+    def log_dir(self) -> Path:
+        """The folder of log segments, one per device."""
+        return self.data_dir / "log"
+
+    @property
+    def cache_dir(self) -> Path:
+        """Disposable caches (projection snapshots)."""
+        return self.data_dir / "cache"
+
+    @property
+    def device_file(self) -> Path:
+        """The file that names this machine's device id."""
+        return self.data_dir / "device"
+
+    def device_id(self, *, create: bool) -> str | None:
+        """Return this home's device id, making it on first use when ``create`` is true.
+
+        Two processes starting at once agree on one id: the id is written to a private
+        temporary file and hard-linked into place, which fails for the second.
+        """
+        try:
+            return self.device_file.read_text().strip() or None
+        except FileNotFoundError:
+            if not create:
+                return None
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        candidate = self.data_dir / f".device.{os.getpid()}"
+        descriptor = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(descriptor, (new_device_id() + "\n").encode())
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+        try:
+            os.link(candidate, self.device_file)
+        except FileExistsError:
+            pass
+        finally:
+            candidate.unlink()
+        return self.device_file.read_text().strip()
+
+    def log(self, *, create: bool = False) -> EventLog:
+        """Return this home's log as this device writes it."""
+        device = self.device_id(create=create) or "unknown-device"
+        return EventLog(self.log_dir, device)

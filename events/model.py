@@ -1,0 +1,241 @@
+"""The event types of coffeechat: one tagged union, one encoder, one decoder.
+
+Every line of the log is one of these structs encoded as JSON. The tag strings
+(``"contact.added"``, ``"outreach.sent"`` …) are part of the stored format: renaming a
+class never changes them, and a tag is never reused for something else.
+
+Schema evolution follows msgspec's rules: a new field gets a default, a field never
+changes its type, and an event whose layout had to change gets a new ``VERSION`` and an
+upcaster in :mod:`coffeechat.events.upcast`. Old lines are upcast on read; the log is
+never migrated in place.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", omit_defaults=True):
+    """What every event carries.
+
+    ``id`` is time-ordered and unique; ``recorded`` is the UTC instant it was appended;
+    ``device`` names the segment that holds it; ``v`` is the schema version of its type;
+    ``at`` is when it happened in the world (UTC) and ``zone`` the IANA zone the user
+    was in, so that local times ("Tuesday 9:00") can be rebuilt.
+    """
+
+    VERSION: ClassVar[int] = 1
+
+    id: str
+    v: int
+    recorded: datetime
+    device: str
+    at: datetime
+    zone: str | None = None
+
+
+class ContactEvent(Event, frozen=True, kw_only=True):
+    """An event about one contact, named by its handle (which never changes)."""
+
+    contact: str
+
+
+# --- contacts --------------------------------------------------------------------------
+
+
+class ContactAdded(ContactEvent, frozen=True, kw_only=True, tag="contact.added"):
+    """A person you find interesting; ``learn`` is what you want to learn from them."""
+
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    company: str | None = None
+    role: str | None = None
+    industry: str | None = None
+    linkedin: str | None = None
+    tz: str | None = None
+    how_met: str | None = None
+    via: str | None = None
+    learn: str | None = None
+    cadence: str | None = None
+
+
+class ContactUpdated(ContactEvent, frozen=True, kw_only=True, tag="contact.updated"):
+    """A correction or completion of a contact: an absent field is unchanged, null clears it."""
+
+    name: str | UnsetType = UNSET
+    email: str | UnsetType | None = UNSET
+    phone: str | UnsetType | None = UNSET
+    company: str | UnsetType | None = UNSET
+    role: str | UnsetType | None = UNSET
+    industry: str | UnsetType | None = UNSET
+    linkedin: str | UnsetType | None = UNSET
+    tz: str | UnsetType | None = UNSET
+    how_met: str | UnsetType | None = UNSET
+    via: str | UnsetType | None = UNSET
+    learn: str | UnsetType | None = UNSET
+    cadence: str | UnsetType | None = UNSET
+
+
+class ContactArchived(ContactEvent, frozen=True, kw_only=True, tag="contact.archived"):
+    """Stop tracking this contact: no more reminders about them."""
+
+
+# --- the journey -----------------------------------------------------------------------
+
+
+class OutreachPlanned(ContactEvent, frozen=True, kw_only=True, tag="outreach.planned"):
+    """You intend to reach out; the next good send window will remind you."""
+
+    learn: str | None = None
+
+
+class OutreachSent(ContactEvent, frozen=True, kw_only=True, tag="outreach.sent"):
+    """Outreach sent. Version 2 renamed v1's ``medium`` (mail/li/call …) to ``channel``."""
+
+    VERSION: ClassVar[int] = 2
+
+    channel: str = "email"
+    learn: str | None = None
+
+
+class ReplyReceived(ContactEvent, frozen=True, kw_only=True, tag="reply.received"):
+    """They answered; ``declined`` when the answer was no."""
+
+    declined: bool = False
+
+
+class MeetingScheduled(ContactEvent, frozen=True, kw_only=True, tag="meeting.scheduled"):
+    """A meeting is booked to start at ``starts`` (UTC; ``zone`` is where it was given)."""
+
+    starts: datetime
+    minutes: int = 30
+    mode: str | None = None
+    place: str | None = None
+
+
+class MeetingRescheduled(ContactEvent, frozen=True, kw_only=True, tag="meeting.rescheduled"):
+    """The booked meeting moved to ``starts``."""
+
+    starts: datetime
+    minutes: int | None = None
+
+
+class MeetingCancelled(ContactEvent, frozen=True, kw_only=True, tag="meeting.cancelled"):
+    """The booked meeting will not happen."""
+
+
+class MeetingHeld(ContactEvent, frozen=True, kw_only=True, tag="meeting.held"):
+    """The meeting happened; ``asked`` is the ask you made (an introduction, say)."""
+
+    notes: str | None = None
+    learned: str | None = None
+    fit: int | None = None
+    asked: str | None = None
+
+
+class ThanksSent(ContactEvent, frozen=True, kw_only=True, tag="thanks.sent"):
+    """The thank-you was sent."""
+
+
+class IntroReceived(ContactEvent, frozen=True, kw_only=True, tag="intro.received"):
+    """``contact`` introduced you to ``introduced`` (a handle, added in the same batch)."""
+
+    introduced: str
+
+
+class TouchLogged(ContactEvent, frozen=True, kw_only=True, tag="touch.logged"):
+    """You stayed in touch; resets the keep-in-touch clock."""
+
+    note: str | None = None
+
+
+class NoteAdded(ContactEvent, frozen=True, kw_only=True, tag="note.added"):
+    """A free-form note about a contact."""
+
+    text: str
+
+
+# --- reminders of your own and their bookkeeping -----------------------------------------
+
+
+class RecurringAdded(Event, frozen=True, kw_only=True, tag="recurring.added"):
+    """A recurring reminder of your own: ``cron`` in ``tz`` (yours when absent)."""
+
+    cron: str
+    text: str
+    contact: str | None = None
+    tz: str | None = None
+
+
+class ReminderDone(Event, frozen=True, kw_only=True, tag="reminder.done"):
+    """A reminder (one occurrence of it, when given) was acted on."""
+
+    reminder: str
+    occurrence: datetime | None = None
+
+
+class ReminderSnoozed(Event, frozen=True, kw_only=True, tag="reminder.snoozed"):
+    """A reminder is put off until ``until``."""
+
+    reminder: str
+    until: datetime
+
+
+class NotificationSent(Event, frozen=True, kw_only=True, tag="notification.sent"):
+    """The daemon delivered one occurrence of a reminder through ``channels``."""
+
+    reminder: str
+    occurrence: datetime
+    channels: list[str] = []
+
+
+class EventRetracted(Event, frozen=True, kw_only=True, tag="event.retracted"):
+    """``target`` should never have been recorded (``undo``). Retracting a retraction restores."""
+
+    target: str
+    target_type: str | None = None
+    contact: str | None = None
+
+
+AnyEvent = (
+    ContactAdded
+    | ContactUpdated
+    | ContactArchived
+    | OutreachPlanned
+    | OutreachSent
+    | ReplyReceived
+    | MeetingScheduled
+    | MeetingRescheduled
+    | MeetingCancelled
+    | MeetingHeld
+    | ThanksSent
+    | IntroReceived
+    | TouchLogged
+    | NoteAdded
+    | RecurringAdded
+    | ReminderDone
+    | ReminderSnoozed
+    | NotificationSent
+    | EventRetracted
+)
+
+EVENT_TYPES: tuple[type[Event], ...] = AnyEvent.__args__
+TAGS: dict[str, type[Event]] = {str(cls.__struct_config__.tag): cls for cls in EVENT_TYPES}
+
+encoder = msgspec.json.Encoder()
+decoder = msgspec.json.Decoder(AnyEvent)
+
+
+def tag_of(event: Event) -> str:
+    """Return the stored tag of an event (``"note.added"`` …)."""
+    return type(event).__struct_config__.tag  # type: ignore[return-value]
+
+
+def encode_lines(events: list[Event]) -> bytes:
+    """Given events, return them as JSON Lines, each line ending in a newline."""
+    return b"".join([encoder.encode(event) + b"\n" for event in events])

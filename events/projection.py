@@ -1,0 +1,412 @@
+"""Projections: the state of every relationship, folded from the log.
+
+The fold is pure: ``apply(state, event)`` changes only ``state``. It keeps, per
+contact, the latest moment of each step of the journey (by the time it happened in the
+world, ``at``) rather than every event, so a replay of a million events stays small;
+the stage is derived from those moments when asked (:mod:`coffeechat.events.stages`).
+Because every step keeps "the latest by ``at``", a step recorded late with ``--at``
+lands where it belongs, whatever order the log has it in.
+
+Retractions (``undo``) are applied before the fold: a first, cheap pass finds every
+``event.retracted`` line and works out which events are retracted (a retracted
+retraction restores its target); the fold then skips those events. A retraction that
+arrives after a snapshot makes the caller replay from scratch
+(:func:`tail_needs_full_replay`).
+
+``as_of`` evaluates the state as it was at an instant: events that happened later are
+left out. Retractions and corrections apply whatever their time: they say what should
+have been recorded in the first place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from coffeechat.events import model as m
+from coffeechat.events.log import LogProblem, SegmentData, iter_segment_events, merge_segments
+
+PROJECTION_VERSION = 1
+PROFILE_FIELDS = (
+    "email",
+    "phone",
+    "company",
+    "role",
+    "industry",
+    "linkedin",
+    "tz",
+    "how_met",
+    "via",
+    "learn",
+    "cadence",
+)
+
+
+class Step(msgspec.Struct, array_like=True):
+    """The latest moment of one step of the journey and the event that recorded it."""
+
+    at: datetime
+    event: str
+
+
+class Meeting(msgspec.Struct):
+    """The booked meeting that has not happened yet (or was not recorded as held)."""
+
+    starts: datetime
+    minutes: int
+    booked: Step
+    mode: str | None = None
+    place: str | None = None
+    zone: str | None = None
+    moved: Step | None = None
+
+
+class HeldMeeting(msgspec.Struct):
+    """One meeting that happened, with what you learned and how well it fit."""
+
+    at: datetime
+    event: str
+    fit: int | None = None
+    learned: str | None = None
+    asked: str | None = None
+    notes: str | None = None
+
+
+class Outreach(msgspec.Struct, array_like=True):
+    """One outreach: when, in which zone (for its local weekday), through what."""
+
+    at: datetime
+    zone: str | None
+    channel: str
+    event: str
+
+
+class Contact(msgspec.Struct, kw_only=True):
+    """Everything the reminders and the command line need to know about one person."""
+
+    handle: str
+    name: str
+    added: Step
+    email: str | None = None
+    phone: str | None = None
+    company: str | None = None
+    role: str | None = None
+    industry: str | None = None
+    linkedin: str | None = None
+    tz: str | None = None
+    how_met: str | None = None
+    via: str | None = None
+    learn: str | None = None
+    cadence: str | None = None
+    archived: Step | None = None
+    planned: Step | None = None
+    reached: Step | None = None
+    outreaches: list[Outreach] = []
+    replied: Step | None = None
+    declined: bool = False
+    meeting: Meeting | None = None
+    met: Step | None = None
+    held: list[HeldMeeting] = []
+    thanked: Step | None = None
+    touched: Step | None = None
+    introduced: list[str] = []
+    notes: int = 0
+
+
+class Recurring(msgspec.Struct):
+    """A recurring reminder of the user's own (``every``)."""
+
+    id: str
+    cron: str
+    text: str
+    since: datetime
+    contact: str | None = None
+    tz: str | None = None
+
+
+class State(msgspec.Struct, kw_only=True):
+    """The whole projection: contacts by handle, recurring reminders, reminder bookkeeping."""
+
+    contacts: dict[str, Contact] = {}
+    recurring: dict[str, Recurring] = {}
+    done: dict[str, list[datetime]] = {}
+    snoozed: dict[str, datetime] = {}
+    delivered: dict[str, list[datetime]] = {}
+    retracted: set[str] = set()
+    events: int = 0
+    last_recorded: datetime | None = None
+
+
+# --- the fold ------------------------------------------------------------------------------
+
+
+def _later(current: Step | None, event: m.Event) -> bool:
+    # Ties go to the event seen last: with a frozen test clock, log order decides.
+    return current is None or event.at >= current.at
+
+
+def _on_contact_added(state: State, event: m.ContactAdded) -> None:
+    existing = state.contacts.get(event.contact)
+    if existing is None:
+        contact = Contact(handle=event.contact, name=event.name, added=Step(event.at, event.id))
+        state.contacts[event.contact] = contact
+    else:  # the same person added on two devices before they synced: merge, keep the first
+        contact = existing
+    for field in PROFILE_FIELDS:
+        value = getattr(event, field)
+        if value is not None:
+            setattr(contact, field, value)
+    introducer = state.contacts.get(contact.via) if contact.via is not None else None
+    if introducer is not None and contact.handle not in introducer.introduced:
+        introducer.introduced.append(contact.handle)
+
+
+def _on_contact_updated(state: State, event: m.ContactUpdated) -> None:
+    contact = state.contacts.get(event.contact)
+    if contact is None:
+        return
+    if not isinstance(event.name, msgspec.UnsetType):
+        contact.name = event.name
+    for field in PROFILE_FIELDS:
+        value = getattr(event, field)
+        if not isinstance(value, msgspec.UnsetType):
+            setattr(contact, field, value)
+
+
+def _on_archived(state: State, event: m.ContactArchived) -> None:
+    contact = state.contacts.get(event.contact)
+    if contact is not None and _later(contact.archived, event):
+        contact.archived = Step(event.at, event.id)
+
+
+def _on_planned(state: State, event: m.OutreachPlanned) -> None:
+    contact = state.contacts.get(event.contact)
+    if contact is not None and _later(contact.planned, event):
+        contact.planned = Step(event.at, event.id)
+        if event.learn:
+            contact.learn = event.learn
+
+
+def _on_outreach(state: State, event: m.OutreachSent) -> None:
+    contact = state.contacts.get(event.contact)
+    if contact is None:
+        return
+    contact.outreaches.append(Outreach(event.at, event.zone, event.channel, event.id))
+    if _later(contact.reached, event):
+        contact.reached = Step(event.at, event.id)
+    if event.learn:
+        contact.learn = event.learn
+
+
+def _on_reply(state: State, event: m.ReplyReceived) -> None:
+    contact = state.contacts.get(event.contact)
+    if contact is not None and _later(contact.replied, event):
+        contact.replied = Step(event.at, event.id)
+        contact.declined = event.declined
+
+
+def _on_scheduled(state: State, event: m.MeetingScheduled) -> None:
+    contact = state.contacts.get(event.contact)
+    if contact is None:
+        return
+    contact.meeting = Meeting(
+        starts=event.starts,
+        minutes=event.minutes,
+        booked=Step(event.at, event.id),
+        mode=event.mode,
+        place=event.place,
+        zone=event.zone,
+    )
+
+
+def _on_rescheduled(state: State, event: m.MeetingRescheduled) -> None:
+    contact = state.contacts.get(event.contact)
+    if contact is None or contact.meeting is None:
+        return
+    contact.meeting.starts = event.starts
+    if event.minutes is not None:
+        contact.meeting.minutes = event.minutes
+    contact.meeting.moved = Step(event.at, event.id)
+
+
+def _on_cancelled(state: State, event: m.MeetingCancelled) -> None:
+    contact = state.contacts.get(event.contact)
+    if contact is not None:
+        contact.meeting = None
+
+
+def _on_held(state: State, event: m.MeetingHeld) -> None:
+    contact = state.contacts.get(event.contact)
+    if contact is None:
+        return
+    contact.held.append(
+        HeldMeeting(event.at, event.id, event.fit, event.learned, event.asked, event.notes)
+    )
+    if _later(contact.met, event):
+        contact.met = Step(event.at, event.id)
+        if contact.meeting is not None and contact.meeting.booked.at <= event.at:
+            contact.meeting = None
+
+
+def _on_thanked(state: State, event: m.ThanksSent) -> None:
+    contact = state.contacts.get(event.contact)
+    if contact is not None and _later(contact.thanked, event):
+        contact.thanked = Step(event.at, event.id)
+
+
+def _on_intro(state: State, event: m.IntroReceived) -> None:
+    contact = state.contacts.get(event.contact)
+    if contact is not None and event.introduced not in contact.introduced:
+        contact.introduced.append(event.introduced)
+
+
+def _on_touch(state: State, event: m.TouchLogged) -> None:
+    contact = state.contacts.get(event.contact)
+    if contact is not None and _later(contact.touched, event):
+        contact.touched = Step(event.at, event.id)
+
+
+def _on_note(state: State, event: m.NoteAdded) -> None:
+    contact = state.contacts.get(event.contact)
+    if contact is not None:
+        contact.notes += 1
+
+
+def _on_recurring(state: State, event: m.RecurringAdded) -> None:
+    state.recurring[event.id] = Recurring(
+        event.id, event.cron, event.text, event.at, event.contact, event.tz or event.zone
+    )
+
+
+def _on_done(state: State, event: m.ReminderDone) -> None:
+    state.done.setdefault(event.reminder, []).append(event.occurrence or event.at)
+
+
+def _on_snoozed(state: State, event: m.ReminderSnoozed) -> None:
+    state.snoozed[event.reminder] = event.until
+
+
+def _on_delivered(state: State, event: m.NotificationSent) -> None:
+    state.delivered.setdefault(event.reminder, []).append(event.occurrence)
+
+
+def _ignore(state: State, event: m.Event) -> None:
+    pass
+
+
+_HANDLERS: dict[type[m.Event], Callable[[State, Any], None]] = {
+    m.ContactAdded: _on_contact_added,
+    m.ContactUpdated: _on_contact_updated,
+    m.ContactArchived: _on_archived,
+    m.OutreachPlanned: _on_planned,
+    m.OutreachSent: _on_outreach,
+    m.ReplyReceived: _on_reply,
+    m.MeetingScheduled: _on_scheduled,
+    m.MeetingRescheduled: _on_rescheduled,
+    m.MeetingCancelled: _on_cancelled,
+    m.MeetingHeld: _on_held,
+    m.ThanksSent: _on_thanked,
+    m.IntroReceived: _on_intro,
+    m.TouchLogged: _on_touch,
+    m.NoteAdded: _on_note,
+    m.RecurringAdded: _on_recurring,
+    m.ReminderDone: _on_done,
+    m.ReminderSnoozed: _on_snoozed,
+    m.NotificationSent: _on_delivered,
+    m.EventRetracted: _ignore,
+}
+
+
+def apply(state: State, event: m.Event) -> State:
+    """Fold one event into ``state`` (in place) and return it. Retracted events are skipped."""
+    if event.id not in state.retracted:
+        _HANDLERS[type(event)](state, event)
+    state.events += 1
+    state.last_recorded = event.recorded
+    return state
+
+
+def apply_all(state: State, events: Iterable[m.Event], as_of: datetime | None = None) -> State:
+    """Fold events into ``state`` in order, leaving out those that happened after ``as_of``."""
+    handlers = _HANDLERS
+    retracted = state.retracted
+    count = 0
+    last = state.last_recorded
+    for event in events:
+        count += 1
+        last = event.recorded
+        if as_of is not None and event.at > as_of:
+            continue
+        if retracted and event.id in retracted:
+            continue
+        handlers[type(event)](state, event)
+    state.events += count
+    state.last_recorded = last
+    return state
+
+
+# --- replay --------------------------------------------------------------------------------
+
+_RETRACTION_MARKER = b'"event.retracted"'
+
+
+def find_retractions(segments: Iterable[SegmentData]) -> list[m.EventRetracted]:
+    """Return every ``event.retracted`` in the segments, found without decoding the rest."""
+    found: list[m.EventRetracted] = []
+    for segment in segments:
+        data = segment.data
+        position = data.find(_RETRACTION_MARKER)
+        while position >= 0:
+            start = data.rfind(b"\n", 0, position) + 1
+            end = data.find(b"\n", position)
+            try:
+                event = m.decoder.decode(data[start:end])
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                event = None  # the main pass reports it
+            if isinstance(event, m.EventRetracted):
+                found.append(event)
+            position = data.find(_RETRACTION_MARKER, end)
+    return found
+
+
+def effective_retractions(retractions: Iterable[m.EventRetracted]) -> set[str]:
+    """Given every retraction, return the ids of the events that stay retracted.
+
+    A retraction is in effect unless it is itself retracted; so undoing an undo restores.
+    """
+    target_of = {retraction.id: retraction.target for retraction in retractions}
+    retracted_by: dict[str, list[str]] = {}
+    for retraction_id, target in target_of.items():
+        retracted_by.setdefault(target, []).append(retraction_id)
+
+    memo: dict[str, bool] = {}
+
+    def is_retracted(event_id: str, depth: int = 0) -> bool:
+        if event_id not in memo:
+            memo[event_id] = depth < 64 and any(
+                not is_retracted(retraction, depth + 1)
+                for retraction in retracted_by.get(event_id, ())
+            )
+        return memo[event_id]
+
+    return {target for target in retracted_by if is_retracted(target)}
+
+
+def replay(
+    segments: list[SegmentData],
+    problems: list[LogProblem],
+    *,
+    as_of: datetime | None = None,
+) -> State:
+    """Fold every segment into a new state. Problems met on the way go to ``problems``."""
+    state = State()
+    state.retracted = effective_retractions(find_retractions(segments))
+    streams = [iter_segment_events(segment, problems) for segment in segments]
+    return apply_all(state, merge_segments(streams), as_of)
+
+
+def tail_needs_full_replay(segments: Iterable[SegmentData]) -> bool:
+    """Whether new data holds a retraction, which a snapshot cannot take incrementally."""
+    return any(_RETRACTION_MARKER in segment.data for segment in segments)

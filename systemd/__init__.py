@@ -1,0 +1,1 @@
+"""The systemd user unit, shipped as package data for ``coffeechat service install``."""
