@@ -9,10 +9,11 @@ Nothing here writes; the caller appends ``decision.events`` in one batch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
+
+import msgspec
 
 from coffeechat.events import model as m
 from coffeechat.events.contacts import find_by_name, new_handle
@@ -28,13 +29,12 @@ FUTURE_TOLERANCE = timedelta(minutes=1)
 E = TypeVar("E", bound=m.Event)
 
 
-@dataclass
-class Decision:
+class Decision(msgspec.Struct):
     """What a command records and what it has to tell the user."""
 
     events: list[m.Event]
-    tips: list[str] = field(default_factory=list)
-    notices: list[str] = field(default_factory=list)
+    tips: list[str] = []
+    notices: list[str] = []
 
 
 class Stamp:

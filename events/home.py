@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from coffeechat.events.ids import new_device_id
@@ -24,12 +23,15 @@ from coffeechat.events.log import EventLog
 HOME_VARIABLE = "COFFEECHAT_HOME"
 
 
-@dataclass(frozen=True)
 class Home:
     """The paths of one coffeechat home."""
 
-    config_dir: Path
-    data_dir: Path
+    def __init__(self, config_dir: Path, data_dir: Path) -> None:
+        self.config_dir = config_dir
+        self.data_dir = data_dir
+
+    def __repr__(self) -> str:
+        return f"Home(config_dir={self.config_dir!r}, data_dir={self.data_dir!r})"
 
     @classmethod
     def locate(cls, home: str | None = None, environ: Mapping[str, str] | None = None) -> Home:

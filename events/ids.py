@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 from datetime import datetime
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -46,5 +45,7 @@ def new_device_id() -> str:
     The host name is there so that a person looking at a synced ``log/`` folder can tell
     which segment came from which machine.
     """
+    import socket  # only the first write of a home needs it
+
     host = re.sub(r"[^a-z0-9]+", "-", socket.gethostname().lower()).strip("-")[:24] or "device"
     return f"{host}-{os.urandom(3).hex()}"

@@ -24,10 +24,12 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
 from pathlib import Path
 from typing import Literal
 
 import msgspec
+
 from coffeechat.events.model import TAGS, Event, decoder, encode_lines
 from coffeechat.events.upcast import UPCASTERS, decode_event, finish_decoded
 
@@ -148,10 +150,17 @@ def classify(line: bytes) -> tuple[ProblemKind, str] | None:
 
 
 def iter_segment_events(segment: SegmentData, problems: list[LogProblem]) -> Iterator[Event]:
-    """Yield the events of a segment in file order; append what could not be read to ``problems``.
+    """Yield the events of a segment in file order; note unreadable lines in ``problems``."""
+    return chain.from_iterable(iter_segment_batches(segment, problems))
 
-    Lines are decoded a megabyte at a time; a chunk that fails is decoded again line by
-    line to find the culprit, so one bad line costs only its chunk's speed.
+
+def iter_segment_batches(
+    segment: SegmentData, problems: list[LogProblem]
+) -> Iterator[list[Event]]:
+    """Yield the events of a segment in file order, a list per chunk of about a megabyte.
+
+    A chunk that fails to decode is decoded again line by line to find the culprit, so
+    one bad line costs only its chunk's speed.
     """
     data = segment.data
     length = len(data)
@@ -168,7 +177,7 @@ def iter_segment_events(segment: SegmentData, problems: list[LogProblem]) -> Ite
                 batch = _upcast_batch(batch, chunk)
         except (msgspec.DecodeError, msgspec.ValidationError):
             batch = _decode_one_by_one(segment, chunk, line_index, cut == length, problems)
-        yield from batch
+        yield batch
         line_index += chunk.count(b"\n")
         position = cut
     if segment.torn:

@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
+
 from coffeechat.events import model as m
 from coffeechat.events.log import LogProblem, SegmentData, iter_segment_events, merge_segments
 
@@ -135,7 +136,7 @@ class State(msgspec.Struct, kw_only=True):
     snoozed: dict[str, datetime] = {}
     delivered: dict[str, list[datetime]] = {}
     retracted: set[str] = set()
-    events: int = 0
+    events: int = 0  # how many events were folded (those after ``as_of`` are not)
     last_recorded: datetime | None = None
 
 
@@ -335,10 +336,10 @@ def apply_all(state: State, events: Iterable[m.Event], as_of: datetime | None = 
     count = 0
     last = state.last_recorded
     for event in events:
-        count += 1
-        last = event.recorded
         if as_of is not None and event.at > as_of:
             continue
+        count += 1
+        last = event.recorded
         if retracted and event.id in retracted:
             continue
         handlers[type(event)](state, event)

@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 
 import msgspec
+
 from coffeechat.events.log import (
     LogProblem,
     SegmentData,
@@ -134,7 +135,7 @@ def _save(
 ) -> None:
     snapshot = Snapshot(
         version=PROJECTION_VERSION,
-        marks=[SegmentMark(s.path.name, s.inode, s.end) for s in segments],
+        marks=[SegmentMark(s.path.name, s.inode, _resume_offset(s, problems)) for s in segments],
         problems=[
             StoredProblem(str(p.path), p.line, p.kind, p.reason)
             for p in problems
@@ -150,3 +151,15 @@ def _save(
         os.replace(temporary, cache_file)
     except OSError:
         pass  # a cache that cannot be written is only a slower next start
+
+
+def _resume_offset(segment: SegmentData, problems: list[LogProblem]) -> int:
+    # An undecodable last line that does end in a newline is inside ``data``, but the
+    # next writer cuts it off (to the quarantine file) and appends in its place: resume
+    # at its start, or the next read would begin in the middle of the new events.
+    torn_inside = not segment.torn and any(
+        problem.kind == "torn" and problem.path == segment.path for problem in problems
+    )
+    if not torn_inside:
+        return segment.end
+    return segment.start + segment.data.rfind(b"\n", 0, len(segment.data) - 1) + 1

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 import msgspec
+
 from coffeechat.events.model import AnyEvent, Event, decoder
 
 RawEvent = dict[str, Any]

@@ -12,12 +12,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from coffeechat.events import zones
 from coffeechat.events.errors import UserError
 from coffeechat.events.when import format_duration, parse_duration, parse_when
 from coffeechat.events.zones import local_zone, zone_named
-from hypothesis import given
-from hypothesis import strategies as st
 
 PARIS = ZoneInfo("Europe/Paris")
 NEW_YORK = ZoneInfo("America/New_York")

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, TextIO
 
 import msgspec
+
 from coffeechat.events.clock import clock_from_environment
 from coffeechat.events.contacts import resolve
 from coffeechat.events.decisions import Decision, Stamp

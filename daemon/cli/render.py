@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
+
 from coffeechat.events import model as m
 from coffeechat.events.projection import PROFILE_FIELDS, State
 

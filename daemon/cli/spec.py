@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from coffeechat.daemon.cli.app import App
 
 
-@dataclass(frozen=True)
-class Command:
+class Command(NamedTuple):
     """One command: its help, how to configure its parser, and what it runs.
 
     ``run(app, args)`` returns the exit status (None for 0).

@@ -1,0 +1,44 @@
+"""The command line starts light: recording an event loads none of the heavy services."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HEAVY = ("apprise", "watchdog", "croniter")
+
+
+def modules_loaded_by(home: Path, *arguments: str) -> set[str]:
+    """Run the command line in a fresh interpreter and return the top-level modules loaded."""
+    probe = (
+        "import sys\n"
+        "from coffeechat.daemon.cli import main\n"
+        f"status = main(['--home', {str(home)!r}, *{list(arguments)!r}])\n"
+        "assert status == 0, status\n"
+        "print(' '.join(sorted({name.split('.')[0] for name in sys.modules})))\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    return set(completed.stdout.split("\n")[-2].split())
+
+
+def test_recording_commands_with_a_log_load_no_heavy_module(tmp_path: Path):
+    home = tmp_path / "home"
+    assert "msgspec" in modules_loaded_by(home, "add", "Ada Lovelace")
+    for arguments in (
+        ("note", "ada", "likes tea"),
+        ("reach", "ada", "--learn", "how she got started"),
+        ("schedule", "ada", "tomorrow 10:00"),
+        ("ls",),
+        ("show", "ada"),
+    ):
+        loaded = modules_loaded_by(home, *arguments)
+        assert not loaded & set(HEAVY), (arguments, loaded & set(HEAVY))
+
+
+def test_every_with_a_cron_loads_croniter_only_then(tmp_path: Path):
+    # The probe above would miss a broken detector; this shows it does see croniter.
+    loaded = modules_loaded_by(tmp_path / "home", "every", "0 9 * * MON", "plan the week")
+    assert "croniter" in loaded
