@@ -10,22 +10,49 @@ the command being run is built, which keeps a recording command quick to start.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from coffeechat.daemon.cli import maintenance, reading, recording
-from coffeechat.daemon.cli.app import App
 from coffeechat.daemon.cli.spec import Command
 from coffeechat.events.errors import LogDamaged, UserError
 
-GROUPS = (
-    ("record what happened", recording.COMMANDS),
-    ("read", reading.COMMANDS),
-    ("operate", maintenance.COMMANDS),
-)
-COMMANDS: dict[str, Command] = {name: spec for _, group in GROUPS for name, spec in group.items()}
-DEFAULT_COMMAND = "agenda" if "agenda" in COMMANDS else "ls"
+# Which module holds each command, so that running one imports only its group.
+GROUPS = {
+    "recording": (
+        "record what happened",
+        (
+            "add",
+            "edit",
+            "plan",
+            "reach",
+            "reply",
+            "schedule",
+            "reschedule",
+            "cancel",
+            "met",
+            "thank",
+            "intro",
+            "touch",
+            "note",
+            "every",
+            "archive",
+            "undo",
+        ),
+    ),
+    "reading": ("read", ("ls", "show", "log")),
+    "maintenance": ("operate", ("fsck", "demo")),
+}
+MODULE_OF = {name: module for module, (_, names) in GROUPS.items() for name in names}
+DEFAULT_COMMAND = "ls"
+
+
+def command(name: str) -> Command:
+    """Return the specification of one command, importing only its group's module."""
+    module = importlib.import_module(f"coffeechat.daemon.cli.{MODULE_OF[name]}")
+    spec: Command = module.COMMANDS[name]
+    return spec
 
 
 class Parser(argparse.ArgumentParser):
@@ -57,17 +84,15 @@ def build_parser(only: str | None = None) -> Parser:
     parser = Parser(
         prog="coffeechat",
         description="Run informational interviews and keep the network they build.",
-        epilog="With no command, shows the agenda. 'coffeechat COMMAND --help' for one command.",
+        epilog=f"With no command, runs '{DEFAULT_COMMAND}'. 'coffeechat COMMAND --help' for one.",
     )
     _global_options(parser, suppress=False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    for _title, group in GROUPS:
-        for name, spec in group.items():
-            if only is not None and name != only:
-                continue
-            sub = commands.add_parser(name, help=spec.help, description=spec.description)
-            _global_options(sub, suppress=True)
-            spec.configure(sub)
+    for name in MODULE_OF if only is None else (only,):
+        spec = command(name)
+        sub = commands.add_parser(name, help=spec.help, description=spec.description)
+        _global_options(sub, suppress=True)
+        spec.configure(sub)
     return parser
 
 
@@ -80,7 +105,7 @@ def _command_word(argv: Sequence[str]) -> str | None:
         if word == "--home":
             skip = True
         elif not word.startswith("-"):
-            return word if word in COMMANDS else None
+            return word if word in MODULE_OF else None
     return None
 
 
@@ -93,18 +118,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(arguments)
     except SystemExit as stop:
         return int(stop.code or 0)
-    command = args.command or DEFAULT_COMMAND
+    name = args.command or DEFAULT_COMMAND
     if args.command is None:
-        parser = build_parser(only=command)
-        args = parser.parse_args([*arguments, command])
+        args = build_parser(only=name).parse_args([*arguments, name])
     try:
+        from coffeechat.daemon.cli.app import App
+
         app = App(home=args.home, json=args.json)
-        return COMMANDS[command].run(app, args) or 0
+        return command(name).run(app, args) or 0
     except UserError as error:
-        print(f"coffeechat {command}: {error}", file=sys.stderr)
+        print(f"coffeechat {name}: {error}", file=sys.stderr)
         return UserError.exit_status
     except LogDamaged as error:
-        print(f"coffeechat {command}: {error}", file=sys.stderr)
+        print(f"coffeechat {name}: {error}", file=sys.stderr)
         return LogDamaged.exit_status
     except KeyboardInterrupt:
         return 130
@@ -112,5 +138,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except OSError as error:
         where = f" ({error.filename})" if error.filename else ""
-        print(f"coffeechat {command}: {error.strerror or error}{where}", file=sys.stderr)
+        print(f"coffeechat {name}: {error.strerror or error}{where}", file=sys.stderr)
         return 1
