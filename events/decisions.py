@@ -9,9 +9,8 @@ Nothing here writes; the caller appends ``decision.events`` in one batch.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
@@ -21,6 +20,9 @@ from coffeechat.events.errors import UserError
 from coffeechat.events.ids import new_event_id
 from coffeechat.events.projection import PROFILE_FIELDS, Contact, State
 from coffeechat.events.zones import zone_named
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
 
 CHANNELS = ("email", "linkedin", "phone", "event", "other")
 MEETING_MODES = ("phone", "video", "in-person")
@@ -40,22 +42,44 @@ class Decision(msgspec.Struct):
 class Stamp:
     """Makes events: fills in id, version, recording instant, device and zone."""
 
-    def __init__(self, now: datetime, device: str, zone: ZoneInfo) -> None:
+    def __init__(self, now: datetime, device: str, zone: ZoneInfo | str) -> None:
         self.now = now
         self.device = device
-        self.zone = zone
+        self.zone_key = zone if isinstance(zone, str) else zone.key
+        self._zone = None if isinstance(zone, str) else zone
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The user's zone (built on first use: most commands only need its name)."""
+        if self._zone is None:
+            self._zone = zone_named(self.zone_key)
+        return self._zone
 
     def __call__(self, event_type: type[E], at: datetime | None = None, **fields: Any) -> E:
-        """Return a new event of ``event_type`` that happened ``at`` (default: now)."""
+        """Return a new event of ``event_type`` that happened ``at`` (default: now).
+
+        Every instant is stored in UTC; the zone it was given in is kept in ``zone``.
+        """
+        for name, value in fields.items():
+            if isinstance(value, datetime):
+                fields[name] = value.astimezone(UTC)
         return event_type(
             id=new_event_id(self.now),
             v=event_type.VERSION,
-            recorded=self.now,
+            recorded=self.now.astimezone(UTC),
             device=self.device,
-            at=self.now if at is None else at,
-            zone=self.zone.key,
+            at=(self.now if at is None else at).astimezone(UTC),
+            zone=self.zone_key,
             **fields,
         )
+
+
+def as_one_batch(events: list[m.Event]) -> list[m.Event]:
+    """Given the events of one command, return them tied together for ``undo``."""
+    if len(events) < 2:
+        return events
+    first = events[0].id
+    return [events[0], *(msgspec.structs.replace(event, batch=first) for event in events[1:])]
 
 
 def check_at(stamp: Stamp, at: datetime | None) -> datetime:
@@ -390,12 +414,8 @@ def undo(events: list[m.Event], retracted: set[str], stamp: Stamp, target: str |
         ]
         if not live:
             raise UserError("nothing to undo")
-        last = live[-1]
-        chosen = [
-            event
-            for event in live
-            if event.recorded == last.recorded and event.device == last.device
-        ]
+        batch = live[-1].batch or live[-1].id
+        chosen = [event for event in live if batch in (event.id, event.batch)]
     else:
         chosen = [find_event(events, target)]
     retractions: list[m.Event] = [

@@ -22,7 +22,6 @@ import fcntl
 import heapq
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain
 from pathlib import Path
@@ -30,7 +29,7 @@ from typing import Literal
 
 import msgspec
 
-from coffeechat.events.model import TAGS, Event, decoder, encode_lines
+from coffeechat.events.model import TAGS, Event, encode_lines, event_decoder
 from coffeechat.events.upcast import UPCASTERS, decode_event, finish_decoded
 
 SEGMENT_SUFFIX = ".jsonl"
@@ -41,8 +40,7 @@ _UPCAST_MARKERS = tuple({f'"{tag}"'.encode() for tag, _ in UPCASTERS})
 ProblemKind = Literal["torn", "bad", "unknown"]
 
 
-@dataclass(frozen=True)
-class LogProblem:
+class LogProblem(msgspec.Struct, frozen=True):
     """One line of a segment that could not be taken as an event.
 
     ``kind`` is ``torn`` (the last line, cut short: an interrupted write), ``bad`` (a
@@ -70,8 +68,7 @@ class LogProblem:
         return f"{where}: skipped a damaged line ({self.reason})"
 
 
-@dataclass
-class SegmentData:
+class SegmentData(msgspec.Struct):
     """The bytes of one segment from ``start``: complete lines in ``data``, the rest in ``torn``.
 
     ``first_line`` is the 1-based number of the first line of ``data`` (0 while unknown,
@@ -131,6 +128,15 @@ def read_segments(folder: Path, offsets: dict[str, int] | None = None) -> list[S
     return segments
 
 
+def is_json(line: bytes) -> bool:
+    """Whether a line is well-formed JSON (cheap: no event types involved)."""
+    try:
+        msgspec.json.decode(line)
+    except msgspec.DecodeError:
+        return False
+    return True
+
+
 def classify(line: bytes) -> tuple[ProblemKind, str] | None:
     """Given one line, return ``None`` if it decodes as an event, else its problem and why."""
     try:
@@ -154,9 +160,7 @@ def iter_segment_events(segment: SegmentData, problems: list[LogProblem]) -> Ite
     return chain.from_iterable(iter_segment_batches(segment, problems))
 
 
-def iter_segment_batches(
-    segment: SegmentData, problems: list[LogProblem]
-) -> Iterator[list[Event]]:
+def iter_segment_batches(segment: SegmentData, problems: list[LogProblem]) -> Iterator[list[Event]]:
     """Yield the events of a segment in file order, a list per chunk of about a megabyte.
 
     A chunk that fails to decode is decoded again line by line to find the culprit, so
@@ -166,13 +170,14 @@ def iter_segment_batches(
     length = len(data)
     position = 0
     line_index = 0
+    decoder = event_decoder() if data else None
     while position < length:
         cut = data.rfind(b"\n", position, position + _CHUNK) + 1
         if cut <= position:  # one line longer than a chunk
             cut = data.index(b"\n", position) + 1
         chunk = data[position:cut]
         try:
-            batch: list[Event] = decoder.decode_lines(chunk)
+            batch: list[Event] = decoder.decode_lines(chunk)  # type: ignore[union-attr]
             if any(marker in chunk for marker in _UPCAST_MARKERS):
                 batch = _upcast_batch(batch, chunk)
         except (msgspec.DecodeError, msgspec.ValidationError):
@@ -211,8 +216,9 @@ def _decode_one_by_one(
         except (msgspec.DecodeError, msgspec.ValidationError):
             pass
         kind, reason = classify(line) or ("bad", "unreadable")
-        if kind == "bad" and is_last_chunk and offset == last and not segment.torn:
-            kind = "torn"  # an undecodable last line is an interrupted write too
+        at_the_end = is_last_chunk and offset == last and not segment.torn
+        if kind == "bad" and at_the_end and not is_json(line):
+            kind = "torn"  # garbage at the very end is an interrupted write too
         problems.append(
             LogProblem(segment.path, segment.line_number(first_index + offset), kind, reason)
         )
@@ -235,6 +241,15 @@ def _recorded(event: Event) -> datetime:
     return event.recorded
 
 
+class Appended(msgspec.Struct, frozen=True):
+    """Where one append landed: the segment's name and inode, and the byte range."""
+
+    segment: str
+    inode: int
+    start: int
+    end: int
+
+
 class EventLog:
     """The log folder as one device sees it: it writes its own segment and reads them all."""
 
@@ -243,22 +258,26 @@ class EventLog:
         self.device = device
         self.segment = folder / f"{device}{SEGMENT_SUFFIX}"
 
-    def append(self, events: Sequence[Event]) -> None:
+    def append(self, events: Sequence[Event]) -> Appended | None:
         """Append a batch of events durably: one write, under the lock, then fsync.
 
-        Return only once the events are on disk. Raise ``OSError`` if they could not be
-        written (a partial write is then an incomplete last line, repaired next time).
+        Return where they landed, only once they are on disk (None for an empty batch,
+        which writes nothing). Raise ``OSError`` if they could not be written (a partial
+        write is then a torn last line, repaired next time).
         """
         if not events:
-            return
+            return None
         payload = encode_lines(list(events))
         self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         with _locked_segment(self.segment) as (descriptor, created):
             _quarantine_torn_tail(self.segment, descriptor)
+            status = os.fstat(descriptor)
             _write_all(descriptor, payload)
             os.fsync(descriptor)
         if created:
             _fsync_folder(self.folder)
+        start = status.st_size
+        return Appended(self.segment.name, status.st_ino, start, start + len(payload))
 
 
 class _locked_segment:
@@ -336,7 +355,11 @@ def _append_to_quarantine(segment: Path, lines: list[bytes]) -> None:
 
 
 def _quarantine_torn_tail(segment: Path, descriptor: int) -> None:
-    """Under the lock: move an incomplete or undecodable last line to the quarantine file."""
+    """Under the lock: move an interrupted last write to the quarantine file.
+
+    That is a last line without its newline, or one that is not even JSON. A complete
+    JSON line that is not a valid event stays: readers report it and ``fsck`` repairs it.
+    """
     size = os.fstat(descriptor).st_size
     if size == 0:
         return
@@ -351,10 +374,8 @@ def _quarantine_torn_tail(segment: Path, descriptor: int) -> None:
         window *= 4
     line_start = start + newline + 1
     last_line = tail[newline + 1 :]
-    if last_line.endswith(b"\n"):
-        problem = classify(last_line) if last_line.strip() else None
-        if problem is None or problem[0] == "unknown":
-            return
+    if last_line.endswith(b"\n") and (not last_line.strip() or is_json(last_line)):
+        return  # a complete line: if it is not an event, readers report it and fsck repairs
     # Keep the damaged bytes first, then cut them off: a crash in between leaves them
     # twice, never zero times.
     _append_to_quarantine(segment, [last_line])

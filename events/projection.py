@@ -14,11 +14,9 @@ arrives after a snapshot makes the caller replay from scratch
 (:func:`tail_needs_full_replay`).
 
 ``as_of`` evaluates the state as it was at an instant: events that happened later are
-left out. Retractions and corrections apply whatever their time: they say what should
-have been recorded in the first place.
+left out. Retractions and corrections (``contact.updated``) apply whatever their time:
+they say what should have been recorded in the first place.
 """
-
-from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -210,8 +208,8 @@ def _on_reply(state: State, event: m.ReplyReceived) -> None:
 
 def _on_scheduled(state: State, event: m.MeetingScheduled) -> None:
     contact = state.contacts.get(event.contact)
-    if contact is None:
-        return
+    if contact is None or (contact.met is not None and contact.met.at >= event.at):
+        return  # booked before a meeting that is already recorded as held
     contact.meeting = Meeting(
         starts=event.starts,
         minutes=event.minutes,
@@ -320,6 +318,11 @@ _HANDLERS: dict[type[m.Event], Callable[[State, Any], None]] = {
 }
 
 
+# Corrections say what should have been recorded in the first place: looking back
+# (``as_of``) applies them whenever they were made.
+_CORRECTIONS = (m.ContactUpdated, m.EventRetracted)
+
+
 def apply(state: State, event: m.Event) -> State:
     """Fold one event into ``state`` (in place) and return it. Retracted events are skipped."""
     if event.id not in state.retracted:
@@ -336,7 +339,7 @@ def apply_all(state: State, events: Iterable[m.Event], as_of: datetime | None = 
     count = 0
     last = state.last_recorded
     for event in events:
-        if as_of is not None and event.at > as_of:
+        if as_of is not None and event.at > as_of and type(event) not in _CORRECTIONS:
             continue
         count += 1
         last = event.recorded
@@ -363,7 +366,7 @@ def find_retractions(segments: Iterable[SegmentData]) -> list[m.EventRetracted]:
             start = data.rfind(b"\n", 0, position) + 1
             end = data.find(b"\n", position)
             try:
-                event = m.decoder.decode(data[start:end])
+                event = m.event_decoder().decode(data[start:end])
             except (msgspec.DecodeError, msgspec.ValidationError):
                 event = None  # the main pass reports it
             if isinstance(event, m.EventRetracted):

@@ -10,14 +10,13 @@ new data, an unreadable cache) falls back to a full replay. Deleting the cache i
 always safe.
 """
 
-from __future__ import annotations
-
 import os
 from pathlib import Path
 
 import msgspec
 
 from coffeechat.events.log import (
+    Appended,
     LogProblem,
     SegmentData,
     iter_segment_events,
@@ -25,6 +24,7 @@ from coffeechat.events.log import (
     read_segments,
     segment_paths,
 )
+from coffeechat.events.model import Event, EventRetracted
 from coffeechat.events.projection import (
     PROJECTION_VERSION,
     State,
@@ -67,38 +67,108 @@ _decoder = msgspec.msgpack.Decoder(Snapshot)
 _encoder = msgspec.msgpack.Encoder()
 
 
-def load_state(log_dir: Path, cache_dir: Path, problems: list[LogProblem]) -> State:
-    """Return the current state of the log, through the snapshot where it is valid.
+class CachedProjection:
+    """The state of one log, loaded through its snapshot and kept current after appends.
 
-    Problems met (including those remembered by the snapshot) are appended to
-    ``problems``. The snapshot is refreshed when enough new events were folded.
+    :meth:`load` gives the current state; :meth:`appended` folds what this process has
+    just written and refreshes the snapshot, so that the next command finds nothing new
+    to read (and need not even build the log's decoder).
     """
-    cache_file = cache_dir / SNAPSHOT_NAME
-    snapshot = _load(cache_file)
-    offsets = _offsets_if_valid(snapshot, log_dir) if snapshot is not None else None
-    if snapshot is not None and offsets is not None:
-        tail = read_segments(log_dir, offsets)
-        if not tail_needs_full_replay(tail):
-            problems.extend(
-                LogProblem(Path(p.path), p.line, p.kind, p.reason)  # type: ignore[arg-type]
-                for p in snapshot.problems
-            )
-            new_problems: list[LogProblem] = []
-            state = snapshot.state
-            before = state.events
-            streams = [iter_segment_events(segment, new_problems) for segment in tail]
-            apply_all(state, merge_segments(streams))
-            problems.extend(new_problems)
-            if state.events - before >= SAVE_AFTER_EVENTS or new_problems:
-                _save(cache_file, state, tail, problems)
-            return state
-    segments = read_segments(log_dir)
-    found: list[LogProblem] = []
-    state = replay(segments, found)
-    problems.extend(found)
-    if segments:
-        _save(cache_file, state, segments, found)
-    return state
+
+    def __init__(self, log_dir: Path, cache_dir: Path) -> None:
+        self.log_dir = log_dir
+        self.cache_file = cache_dir / SNAPSHOT_NAME
+        self.state: State | None = None
+        self.marks: dict[str, SegmentMark] = {}
+        self.problems: list[LogProblem] = []
+
+    def load(self, problems: list[LogProblem]) -> State:
+        """Return the current state of the log, through the snapshot where it is valid.
+
+        Problems met (including those remembered by the snapshot) are appended to
+        ``problems``. The snapshot is refreshed when enough new events were folded.
+        """
+        snapshot = _load(self.cache_file)
+        offsets = _offsets_if_valid(snapshot, self.log_dir) if snapshot is not None else None
+        if snapshot is not None and offsets is not None:
+            tail = read_segments(self.log_dir, offsets)
+            if not tail_needs_full_replay(tail):
+                self.problems = [
+                    LogProblem(Path(p.path), p.line, p.kind, p.reason)  # type: ignore[arg-type]
+                    for p in snapshot.problems
+                ]
+                new_problems: list[LogProblem] = []
+                state = snapshot.state
+                before = state.events
+                streams = [iter_segment_events(segment, new_problems) for segment in tail]
+                apply_all(state, merge_segments(streams))
+                self.problems.extend(new_problems)
+                self._remember(state, tail)
+                if state.events - before >= SAVE_AFTER_EVENTS or new_problems:
+                    self._save()
+                problems.extend(self.problems)
+                return state
+        segments = read_segments(self.log_dir)
+        self.problems = []
+        state = replay(segments, self.problems)
+        self._remember(state, segments)
+        if segments:
+            self._save()
+        problems.extend(self.problems)
+        return state
+
+    def appended(self, events: list[Event], written: Appended) -> None:
+        """Fold events this process has just appended, and refresh the snapshot.
+
+        Only when nothing else was appended to that segment since :meth:`load` (the write
+        began where the snapshot stands): otherwise the next load reads the news itself.
+        """
+        mark = self.marks.get(written.segment)
+        expected = (mark.inode, mark.offset) if mark is not None else (written.inode, 0)
+        if self.state is None or expected != (written.inode, written.start):
+            return
+        if any(isinstance(event, EventRetracted) for event in events):
+            return  # a retraction is folded by a full replay, at the next load
+        apply_all(self.state, events)
+        self.marks[written.segment] = SegmentMark(written.segment, written.inode, written.end)
+        self._save()
+
+    def _remember(self, state: State, segments: list[SegmentData]) -> None:
+        self.state = state
+        self.marks = {
+            s.path.name: SegmentMark(s.path.name, s.inode, _resume_offset(s, self.problems))
+            for s in segments
+        }
+
+    def _save(self) -> None:
+        assert self.state is not None
+        snapshot = Snapshot(
+            version=PROJECTION_VERSION,
+            marks=list(self.marks.values()),
+            problems=[
+                StoredProblem(str(p.path), p.line, p.kind, p.reason)
+                for p in self.problems
+                if p.kind != "torn"
+            ],
+            state=self.state,
+        )
+        try:
+            self.cache_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            temporary = self.cache_file.with_name(f".{self.cache_file.name}.{os.getpid()}")
+            with open(temporary, "wb", opener=_private) as file:
+                file.write(_encoder.encode(snapshot))
+            os.replace(temporary, self.cache_file)
+        except OSError:
+            pass  # a cache that cannot be written is only a slower next start
+
+
+def load_state(log_dir: Path, cache_dir: Path, problems: list[LogProblem]) -> State:
+    """Return the current state of the log, through the snapshot where it is valid."""
+    return CachedProjection(log_dir, cache_dir).load(problems)
+
+
+def _private(path: str, flags: int) -> int:
+    return os.open(path, flags, 0o600)
 
 
 def _load(cache_file: Path) -> Snapshot | None:
@@ -128,29 +198,6 @@ def _offsets_if_valid(snapshot: Snapshot, log_dir: Path) -> dict[str, int] | Non
     if present != set(marks):
         return None  # a segment went away: its events must leave the state too
     return offsets
-
-
-def _save(
-    cache_file: Path, state: State, segments: list[SegmentData], problems: list[LogProblem]
-) -> None:
-    snapshot = Snapshot(
-        version=PROJECTION_VERSION,
-        marks=[SegmentMark(s.path.name, s.inode, _resume_offset(s, problems)) for s in segments],
-        problems=[
-            StoredProblem(str(p.path), p.line, p.kind, p.reason)
-            for p in problems
-            if p.kind != "torn"
-        ],
-        state=state,
-    )
-    try:
-        cache_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        temporary = cache_file.with_name(f".{cache_file.name}.{os.getpid()}")
-        with open(temporary, "wb", opener=lambda p, f: os.open(p, f, 0o600)) as file:
-            file.write(_encoder.encode(snapshot))
-        os.replace(temporary, cache_file)
-    except OSError:
-        pass  # a cache that cannot be written is only a slower next start
 
 
 def _resume_offset(segment: SegmentData, problems: list[LogProblem]) -> int:

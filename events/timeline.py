@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from coffeechat.events.log import SegmentData, iter_segment_events, merge_segments, read_segments
@@ -9,7 +10,8 @@ from coffeechat.events.model import Event
 
 
 def events_about(log_dir: Path, handle: str, retracted: set[str]) -> list[Event]:
-    """Return the events that concern a contact, oldest first, leaving out retracted ones.
+    """Return the events that concern a contact, oldest first (by when they happened),
+    leaving out retracted ones.
 
     Only lines that mention the handle are decoded, so this costs a read of the log and
     little more.
@@ -17,12 +19,18 @@ def events_about(log_dir: Path, handle: str, retracted: set[str]) -> list[Event]
     needle = f'"{handle}"'.encode()
     narrowed = [_lines_mentioning(segment, needle) for segment in read_segments(log_dir)]
     streams = [iter_segment_events(segment, []) for segment in narrowed]
-    return [
+    about = [
         event
         for event in merge_segments(streams)
         if event.id not in retracted
         and handle in (getattr(event, "contact", None), getattr(event, "introduced", None))
     ]
+    about.sort(key=_happened)  # stable: log order among equals
+    return about
+
+
+def _happened(event: Event) -> datetime:
+    return event.at
 
 
 def _lines_mentioning(segment: SegmentData, needle: bytes) -> SegmentData:

@@ -19,7 +19,7 @@ from typing import Any
 
 import msgspec
 
-from coffeechat.events.model import AnyEvent, Event, decoder
+from coffeechat.events.model import AnyEvent, Event, event_decoder
 
 RawEvent = dict[str, Any]
 
@@ -60,7 +60,7 @@ def decode_event(line: bytes) -> Event:
     if it is not an event of a known type, even after upcasting.
     """
     try:
-        event: Event = decoder.decode(line)
+        event: Event = event_decoder().decode(line)
     except msgspec.ValidationError:
         return _decode_upcast(line)
     if event.v < event.VERSION:

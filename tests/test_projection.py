@@ -25,6 +25,7 @@ from coffeechat.events.stages import stage_of
 START = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
 PARIS = ZoneInfo("Europe/Paris")
 HANDLES = ("ada", "grace", "alan")
+CORRECTIONS = (m.EventRetracted, m.ContactUpdated)
 
 STEP_KINDS = (
     "plan",
@@ -150,13 +151,14 @@ def test_apply_one_by_one_with_no_retractions_equals_apply_all(plan):
 @settings(max_examples=60, deadline=None)
 @given(steps, st.integers(min_value=0, max_value=60 * 24 * 40))
 def test_replay_as_of_equals_replay_of_events_that_had_happened(plan, minutes):
+    # Corrections (edits, undo) apply to the past too: they fix what was recorded.
     as_of = START + timedelta(minutes=minutes)
     batches = build_events(plan)
     with tempfile.TemporaryDirectory() as directory:
         everything, earlier = Path(directory) / "all", Path(directory) / "earlier"
         for batch in batches:
             EventLog(everything, "laptop").append(batch)
-            happened = [e for e in batch if e.at <= as_of or isinstance(e, m.EventRetracted)]
+            happened = [e for e in batch if e.at <= as_of or isinstance(e, CORRECTIONS)]
             EventLog(earlier, "laptop").append(happened)
         looked_back = replay(read_segments(everything), [], as_of=as_of)
         assert encoded(looked_back) == encoded(full_replay(earlier))

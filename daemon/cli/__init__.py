@@ -109,9 +109,29 @@ def _command_word(argv: Sequence[str]) -> str | None:
     return None
 
 
+# Options whose value may start with a minus ("--at -2d"), which argparse would
+# otherwise take for an option.
+_VALUE_MAY_START_WITH_MINUS = ("--at",)
+
+
+def _join_negative_values(arguments: list[str]) -> list[str]:
+    joined: list[str] = []
+    index = 0
+    while index < len(arguments):
+        word = arguments[index]
+        following = arguments[index + 1] if index + 1 < len(arguments) else None
+        if word in _VALUE_MAY_START_WITH_MINUS and following and following.startswith("-"):
+            joined.append(f"{word}={following}")
+            index += 2
+            continue
+        joined.append(word)
+        index += 1
+    return joined
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    arguments = list(sys.argv[1:] if argv is None else argv)
+    arguments = _join_negative_values(list(sys.argv[1:] if argv is None else argv))
     word = _command_word(arguments)
     parser = build_parser(only=word)
     try:

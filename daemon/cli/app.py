@@ -9,21 +9,23 @@ from __future__ import annotations
 import os
 import sys
 from datetime import datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import msgspec
 
 from coffeechat.events.clock import clock_from_environment
 from coffeechat.events.contacts import resolve
-from coffeechat.events.decisions import Decision, Stamp
+from coffeechat.events.decisions import Decision, Stamp, as_one_batch
 from coffeechat.events.errors import UserError
 from coffeechat.events.home import Home
 from coffeechat.events.log import LogProblem
 from coffeechat.events.model import Event, encoder
 from coffeechat.events.projection import Contact, State
-from coffeechat.events.snapshot import load_state
-from coffeechat.events.when import parse_when
-from coffeechat.events.zones import local_zone
+from coffeechat.events.snapshot import CachedProjection
+from coffeechat.events.zones import local_zone, local_zone_key
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
 
 
 class App:
@@ -44,10 +46,19 @@ class App:
             self.clock = clock_from_environment()
         except ValueError as error:
             raise UserError(f"COFFEECHAT_NOW: {error}") from None
-        self.zone = local_zone()
+        self.zone_key = local_zone_key()
+        self._zone: ZoneInfo | None = None
         self.now = self.clock.now()
         self._state: State | None = None
+        self.projection = CachedProjection(self.home.log_dir, self.home.cache_dir)
         self.problems: list[LogProblem] = []
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The user's time zone (imported on first use: recording a note needs only its name)."""
+        if self._zone is None:
+            self._zone = local_zone()
+        return self._zone
 
     # --- reading -------------------------------------------------------------------------
 
@@ -55,7 +66,7 @@ class App:
     def state(self) -> State:
         """The current state of every relationship (loaded, and warned about, once)."""
         if self._state is None:
-            self._state = load_state(self.home.log_dir, self.home.cache_dir, self.problems)
+            self._state = self.projection.load(self.problems)
             self.warn_problems(self.problems)
         return self._state
 
@@ -70,6 +81,8 @@ class App:
 
     def when(self, text: str, *, past: bool = False) -> datetime:
         """Parse a WHEN argument in the user's zone; ``past`` for when something happened."""
+        from coffeechat.events.when import parse_when
+
         return parse_when(text, self.now, self.zone, past=past)
 
     def when_or_none(self, text: str | None, *, past: bool = True) -> datetime | None:
@@ -82,7 +95,7 @@ class App:
         """Return the event maker for this device (creating the device id on first write)."""
         device = self.home.device_id(create=True)
         assert device is not None
-        return Stamp(self.now, device, self.zone)
+        return Stamp(self.now, device, self._zone or self.zone_key)
 
     def record(self, decision: Decision, describe: Any) -> list[Event]:
         """Append a decision's events in one durable batch, then tell the user.
@@ -91,17 +104,20 @@ class App:
         appended events are printed as a JSON list instead.
         """
         self.home.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self.home.log(create=True).append(decision.events)
+        events = as_one_batch(decision.events)
+        written = self.home.log(create=True).append(events)
+        if self._state is not None and written is not None:
+            self.projection.appended(events, written)
         if self.json:
-            self.print_json(decision.events)
+            self.print_json(events)
         else:
-            for event in decision.events:
+            for event in events:
                 self.out(describe(event))
         for notice in decision.notices:
             self.warn(notice, label="note")
         for tip in decision.tips:
             self.warn(tip, label="tip")
-        return decision.events
+        return events
 
     # --- output --------------------------------------------------------------------------
 

@@ -1,0 +1,152 @@
+"""Bad input on the command line, run as real subprocesses.
+
+Every case must exit 2 with exactly one line on stderr, no traceback anywhere, nothing
+on stdout, and the log byte for byte as it was. The cases run against a copy of one
+prepared home: Ada Lovelace (never met, nothing booked), Grace Hopper (a meeting
+booked) and Grace Kelly.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from conftest import DEFAULT_NOW, Result, Runner, log_bytes, run_coffeechat
+
+NOW = datetime.fromisoformat(DEFAULT_NOW)  # Thursday 26 Nov 2026, 14:30 in Paris
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The prepared home the cases run against (copied for each case)."""
+    home = tmp_path_factory.mktemp("prepared") / "home"
+    steps = [
+        ["add", "Ada Lovelace", "--learn", "how she started"],
+        ["add", "Grace Hopper", "--learn", "compilers"],
+        ["add", "Grace Kelly"],
+        ["reach", "grace-h"],
+        ["reply", "grace-h"],
+        ["schedule", "grace-h", "tue 10:00"],
+    ]
+    for minute, arguments in enumerate(steps):
+        now = (NOW - timedelta(minutes=len(steps) - minute)).isoformat()
+        result = run_coffeechat(home, *arguments, now=now)
+        assert result.status == 0, result.stderr
+    return home
+
+
+def assert_refused(result: Result) -> str:
+    """Assert the run was refused as bad input, on one line; return that line."""
+    assert "Traceback" not in result.stdout + result.stderr
+    assert result.status == 2, (result.status, result.stdout, result.stderr)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].strip(), result.stderr
+    assert result.stdout == ""
+    return lines[0]
+
+
+BAD_INPUT = [
+    pytest.param(["show", "nobody"], {}, "nobody", id="unknown-contact-show"),
+    pytest.param(["reach", "nobody"], {}, "nobody", id="unknown-contact-reach"),
+    pytest.param(["add", "Alan Turing", "--via", "nobody"], {}, "nobody", id="unknown-via"),
+    pytest.param(
+        ["every", "0 9 * * MON", "call", "--contact", "nobody"], {}, "nobody", id="unknown-every"
+    ),
+    pytest.param(["reach", "grace"], {}, "grace-kelly", id="ambiguous-contact-reach"),
+    pytest.param(["show", "GRACE"], {}, "grace-hopper", id="ambiguous-contact-show"),
+    pytest.param(["schedule", "ada", "tomorow"], {}, "tomorow", id="malformed-when"),
+    pytest.param(["schedule", "ada", "25:00"], {}, "25", id="when-out-of-range"),
+    pytest.param(["reach", "ada", "--at", "yesterdy"], {}, "yesterdy", id="malformed-at"),
+    pytest.param(["note", "ada", "hi", "--at", "2026-13-01"], {}, "2026-13-01", id="bad-date"),
+    pytest.param(["ls", "--at", "last tuesday"], {}, "last tuesday", id="malformed-ls-at"),
+    pytest.param(["show", "ada", "--at", "soon"], {}, "soon", id="malformed-show-at"),
+    pytest.param(["reach", "ada", "--at", "tomorrow"], {}, "future", id="at-in-the-future"),
+    pytest.param(["add", "Alan Turing", "--at", "+2d"], {}, "future", id="add-at-in-the-future"),
+    pytest.param(["add", "Alan Turing", "--tz", "Mars/Base"], {}, "Mars/Base", id="zone-add"),
+    pytest.param(["edit", "ada", "--tz", "Mars/Base"], {}, "Mars/Base", id="zone-edit"),
+    pytest.param(
+        ["every", "0 9 * * TUE", "digest", "--tz", "Nope/Zone"], {}, "Nope/Zone", id="zone-every"
+    ),
+    pytest.param(["every", "61 * * * *", "text"], {}, "61 * * * *", id="cron-minute-61"),
+    pytest.param(["every", "0 9 * *", "text"], {}, "0 9 * *", id="cron-four-fields"),
+    pytest.param(["every", "0 9 * * TUE", "  "], {}, "", id="every-empty-text"),
+    pytest.param(
+        ["add", "Alan Turing", "--cadence", "fortnightly"], {}, "fortnightly", id="bad-cadence"
+    ),
+    pytest.param(["edit", "ada", "--cadence", "0d"], {}, "0d", id="zero-cadence"),
+    pytest.param(["edit", "ada", "--cadence", "61 * * * *"], {}, "61", id="cron-cadence"),
+    pytest.param(["met", "ada", "--fit", "9"], {}, "9", id="fit-9"),
+    pytest.param(["met", "ada", "--fit", "0"], {}, "0", id="fit-0"),
+    pytest.param(["met", "ada", "--fit", "abc"], {}, "abc", id="fit-abc"),
+    pytest.param(["add", "Ada Lovelace"], {}, "ada-lovelace", id="duplicate-add"),
+    pytest.param(["add", "  ada   LOVELACE "], {}, "ada-lovelace", id="duplicate-add-case-spacing"),
+    pytest.param(["intro", "ada", "Grace Kelly"], {}, "grace-kelly", id="duplicate-intro"),
+    pytest.param(["add", "   "], {}, "name", id="empty-name"),
+    pytest.param(["edit", "ada", "--name", "grace kelly"], {}, "grace kelly", id="rename-taken"),
+    pytest.param(["thank", "ada"], {}, "met", id="thank-before-meeting"),
+    pytest.param(["reschedule", "ada", "tomorrow"], {}, "schedule", id="reschedule-no-booking"),
+    pytest.param(["cancel", "ada"], {}, "Ada Lovelace", id="cancel-no-booking"),
+    pytest.param(["schedule", "grace-h", "tomorrow"], {}, "already", id="schedule-twice"),
+    pytest.param(["schedule", "ada", "tomorrow", "--minutes", "0"], {}, "0", id="minutes-0"),
+    pytest.param(["reach", "ada", "--channel", "pigeon"], {}, "pigeon", id="unknown-channel"),
+    pytest.param(
+        ["schedule", "ada", "tomorrow", "--mode", "telepathy"], {}, "telepathy", id="unknown-mode"
+    ),
+    pytest.param(["undo", "ZZZZ"], {}, "ZZZZ", id="undo-unknown-id"),
+    pytest.param(["undo", "01"], {}, "01", id="undo-id-too-short"),
+    pytest.param(["note", "ada", ""], {}, "empty", id="empty-note"),
+    pytest.param(["note", "ada", "   "], {}, "empty", id="blank-note"),
+    pytest.param(["edit", "ada"], {}, "option", id="edit-nothing"),
+    pytest.param(["schedule", "ada"], {}, "WHEN", id="missing-when"),
+    pytest.param(["add"], {}, "NAME", id="missing-name"),
+    pytest.param(["ls", "--stage", "nowhere"], {}, "nowhere", id="unknown-stage"),
+    pytest.param(["frobnicate"], {}, "frobnicate", id="unknown-command"),
+    pytest.param(["--frobnicate"], {}, "frobnicate", id="unknown-option"),
+    pytest.param(["ls"], {"now": "garbage"}, "COFFEECHAT_NOW", id="bad-now-ls"),
+    pytest.param(["add", "Alan Turing"], {"now": "2026-11-26T14:30"}, "offset", id="naive-now"),
+]
+
+
+@pytest.mark.parametrize(("arguments", "options", "mentions"), BAD_INPUT)
+def test_command_with_bad_input_exits_2_with_one_line_and_appends_nothing(
+    cli: Runner,
+    home: Path,
+    prepared: Path,
+    arguments: list[str],
+    options: dict[str, str],
+    mentions: str,
+) -> None:
+    shutil.copytree(prepared, home, ignore=shutil.ignore_patterns("cache"))
+    before = log_bytes(home)
+    assert before
+
+    line = assert_refused(cli(*arguments, **options))
+
+    assert mentions in line
+    assert log_bytes(home) == before
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        pytest.param(["undo"], id="undo"),
+        pytest.param(["undo", "ABCD1234"], id="undo-id"),
+        pytest.param(["show", "ada"], id="show"),
+        pytest.param(["reach", "ada"], id="reach"),
+    ],
+)
+def test_command_with_bad_input_and_an_empty_log_exits_2_and_writes_no_log(
+    cli: Runner, home: Path, arguments: list[str]
+) -> None:
+    assert_refused(cli(*arguments))
+    assert log_bytes(home) == {}
+
+
+def test_ambiguous_contact_with_bad_input_lists_every_candidate(
+    cli: Runner, home: Path, prepared: Path
+) -> None:
+    shutil.copytree(prepared, home, ignore=shutil.ignore_patterns("cache"))
+    line = assert_refused(cli("note", "gr", "hello"))
+    assert "grace-hopper" in line and "grace-kelly" in line and "ada-lovelace" not in line
