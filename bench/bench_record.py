@@ -36,8 +36,9 @@ def taskwarrior_home(folder: Path, tasks: int) -> dict[str, str] | None:
         json.dumps({"description": f"task {n}", "status": "pending", "entry": "20240101T000000Z"})
         for n in range(tasks)
     )
-    subprocess.run(["task", "import", "-"], input=lines.encode(), env={**env}, check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["task", "import", "-"], input=lines.encode(), env={**env}, check=True, capture_output=True
+    )
     return env
 
 
@@ -52,7 +53,10 @@ def main() -> None:
         home = Path(directory) / "home"
         (home / "log").mkdir(parents=True)
         (home / "device").write_text("bench\n")
-        write_log(home / "log", journey_events(contacts=max(1, options.events // 20), total=options.events))
+        write_log(
+            home / "log",
+            journey_events(contacts=max(1, options.events // 20), total=options.events),
+        )
         subprocess.run([coffeechat, "--home", str(home), "ls"], check=True, capture_output=True)
 
         probe = (
@@ -60,8 +64,13 @@ def main() -> None:
             f"main(['--home', {str(home)!r}, 'note', 'person-1', 'probe']); "
             f"print(','.join(m for m in {FORBIDDEN!r} if m in sys.modules))"
         )
-        loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                                check=True).stdout.strip().splitlines()[-1:]
+        loaded = (
+            subprocess.run(
+                [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+            )
+            .stdout.strip()
+            .splitlines()[-1:]
+        )
 
         commands = {
             "python -c pass": [sys.executable, "-c", "pass"],
@@ -75,12 +84,17 @@ def main() -> None:
     reference = results["python -c pass"]
     print(f"recording one event into a log of {options.events:,} events, median of {options.runs}")
     for name, seconds in results.items():
-        print(f"  {name:<16} {milliseconds(seconds):>9}   {seconds / reference:4.1f}x python -c pass")
+        print(
+            f"  {name:<16} {milliseconds(seconds):>9}   {seconds / reference:4.1f}x python -c pass"
+        )
     if task_env is None:
         print("  (task add: Taskwarrior is not installed; apt-get install taskwarrior)")
     else:
-        print(f"  coffeechat note / task add: {results['coffeechat note'] / results['task add']:.2f}")
-    print(f"  modules of {FORBIDDEN} loaded to record: {loaded[0] if loaded and loaded[0] else 'none'}")
+        print(
+            f"  coffeechat note / task add: {results['coffeechat note'] / results['task add']:.2f}"
+        )
+    heavy = loaded[0] if loaded and loaded[0] else "none"
+    print(f"  modules of {FORBIDDEN} loaded to record: {heavy}")
 
 
 if __name__ == "__main__":

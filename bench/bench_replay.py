@@ -55,7 +55,10 @@ print(json.dumps({"seconds": elapsed, "peak_bytes": peak, "events": count}))
 
 def measure(folder: Path, what: str) -> dict[str, float]:
     output = subprocess.run(
-        [sys.executable, "-c", MEASURE, str(folder), what], capture_output=True, text=True, check=True
+        [sys.executable, "-c", MEASURE, str(folder), what],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     return json.loads(output)
 
@@ -76,14 +79,19 @@ def main() -> None:
                 result = measure(folder, what)
                 if what not in best or result["seconds"] < best[what]["seconds"]:
                     best[what] = result
-    print(f"full replay of {options.events:,} events ({size / 1e6:.0f} MB), "
-          f"{options.contacts:,} contacts, best of {options.repeat}")
+    print(
+        f"full replay of {options.events:,} events ({size / 1e6:.0f} MB), "
+        f"{options.contacts:,} contacts, best of {options.repeat}"
+    )
     for what, result in best.items():
-        print(f"  {what:<15} {result['seconds'] * 1000:8.0f} ms   peak RSS "
-              f"{result['peak_bytes'] / 1e6:6.0f} MB   ({result['events']:,} events)")
+        print(
+            f"  {what:<15} {result['seconds'] * 1000:8.0f} ms   peak RSS "
+            f"{result['peak_bytes'] / 1e6:6.0f} MB   ({result['events']:,} events)"
+        )
     replay_seconds = best["replay"]["seconds"]
-    print(f"  replay / msgspec line by line: {replay_seconds / best['msgspec-lines']['seconds']:.2f}x")
-    print(f"  replay / msgspec decode_lines: {replay_seconds / best['msgspec-chunks']['seconds']:.2f}x")
+    for baseline, label in (("msgspec-lines", "line by line"), ("msgspec-chunks", "decode_lines")):
+        ratio = replay_seconds / best[baseline]["seconds"]
+        print(f"  replay / msgspec {label}: {ratio:.2f}x")
 
 
 if __name__ == "__main__":

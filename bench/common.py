@@ -25,7 +25,9 @@ PARIS = ZoneInfo("Europe/Paris")
 START = datetime(2024, 1, 2, 9, 0, tzinfo=UTC)
 
 
-def journey_events(contacts: int, total: int, device: str = "bench", seed: int = 7) -> list[m.Event]:
+def journey_events(
+    contacts: int, total: int, device: str = "bench", seed: int = 7
+) -> list[m.Event]:
     """Return ``total`` events over ``contacts`` people: a whole journey each, then notes.
 
     Every contact is added, planned, reached, answered, met, thanked; the rest of the
@@ -52,7 +54,13 @@ def journey_events(contacts: int, total: int, device: str = "bench", seed: int =
                 industry=chooser.choice(["Computing", "Public sector", "Finance"]),
             )
         )
-        for kind in (m.OutreachPlanned, m.OutreachSent, m.ReplyReceived, m.MeetingHeld, m.ThanksSent):
+        for kind in (
+            m.OutreachPlanned,
+            m.OutreachSent,
+            m.ReplyReceived,
+            m.MeetingHeld,
+            m.ThanksSent,
+        ):
             events.append(stamp()(kind, contact=handle))
             if len(events) >= total:
                 return events[:total]

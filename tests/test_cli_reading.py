@@ -251,18 +251,26 @@ def test_schedule_with_a_backdated_booking_of_a_held_meeting_books_a_new_one(
 # --- looking back ------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def looked_back(cli: Runner) -> Runner:
-    """A home where Ada was added on 1 Nov, reached on 10 Nov and replied on 20 Nov."""
-    record(
-        cli,
+@pytest.fixture(scope="module")
+def looked_back_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Ada added on 1 Nov, reached on 10 Nov, replied on 20 Nov; Grace added on 15 Nov."""
+    home = tmp_path_factory.mktemp("looked-back") / "home"
+    for minute, arguments in enumerate(
         [
             ["add", "Ada Lovelace", "--learn", "x", "--at", "2026-11-01"],
             ["reach", "ada", "--at", "2026-11-10"],
             ["reply", "ada", "--at", "2026-11-20"],
             ["add", "Grace Hopper", "--at", "2026-11-15"],
-        ],
-    )
+        ]
+    ):
+        ok(run_coffeechat(home, *arguments, now=later(minutes=minute - 10)))
+    return home
+
+
+@pytest.fixture
+def looked_back(cli: Runner, home: Path, looked_back_home: Path) -> Runner:
+    """The command line on a copy of ``looked_back_home``."""
+    copy_home(looked_back_home, home)
     return cli
 
 
