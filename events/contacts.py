@@ -14,12 +14,20 @@ from coffeechat.events.errors import UserError
 from coffeechat.events.projection import Contact, State
 
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
+_NOT_WORD = re.compile(r"[\W_]+")
 
 
 def slugify(name: str) -> str:
-    """Given a name, return its slug: lower-case ASCII words joined by hyphens."""
+    """Given a name, return its slug: lower-case words joined by hyphens.
+
+    Accents are dropped (``José`` → ``jose``); a name with no Latin letters keeps its
+    own (``李雷`` → ``李雷``); a name with no letters at all becomes ``contact``.
+    """
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return _NOT_SLUG.sub("-", ascii_name.lower()).strip("-") or "contact"
+    slug = _NOT_SLUG.sub("-", ascii_name.lower()).strip("-")
+    if not slug:
+        slug = _NOT_WORD.sub("-", name.casefold()).strip("-_")
+    return slug or "contact"
 
 
 def new_handle(state: State, name: str) -> str:

@@ -9,6 +9,7 @@ Nothing here writes; the caller appends ``decision.events`` in one batch.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -42,11 +43,20 @@ class Decision(msgspec.Struct):
 class Stamp:
     """Makes events: fills in id, version, recording instant, device and zone."""
 
-    def __init__(self, now: datetime, device: str, zone: ZoneInfo | str) -> None:
+    def __init__(
+        self, now: datetime, device: str | Callable[[], str], zone: ZoneInfo | str
+    ) -> None:
         self.now = now
-        self.device = device
+        self._device = device
         self.zone_key = zone if isinstance(zone, str) else zone.key
         self._zone = None if isinstance(zone, str) else zone
+
+    @property
+    def device(self) -> str:
+        """This device's id (made on first use: a refused command creates nothing)."""
+        if callable(self._device):
+            self._device = self._device()
+        return self._device
 
     @property
     def zone(self) -> ZoneInfo:
@@ -138,7 +148,7 @@ def add_contact(
     existing = find_by_name(state, name)
     if existing is not None:
         raise UserError(f"{existing.name} is already a contact ({existing.handle})")
-    fields = {key: value for key, value in _profile(profile).items() if value is not None}
+    fields = {key: value for key, value in _profile(profile).items() if value}
     event = stamp(
         m.ContactAdded, check_at(stamp, at), contact=new_handle(state, name), name=name, **fields
     )

@@ -135,7 +135,7 @@ class State(msgspec.Struct, kw_only=True):
     delivered: dict[str, list[datetime]] = {}
     retracted: set[str] = set()
     events: int = 0  # how many events were folded (those after ``as_of`` are not)
-    last_recorded: datetime | None = None
+    last_recorded: datetime | None = None  # the latest ``recorded`` folded so far
 
 
 # --- the fold ------------------------------------------------------------------------------
@@ -328,7 +328,8 @@ def apply(state: State, event: m.Event) -> State:
     if event.id not in state.retracted:
         _HANDLERS[type(event)](state, event)
     state.events += 1
-    state.last_recorded = event.recorded
+    if state.last_recorded is None or event.recorded > state.last_recorded:
+        state.last_recorded = event.recorded
     return state
 
 
@@ -342,7 +343,8 @@ def apply_all(state: State, events: Iterable[m.Event], as_of: datetime | None = 
         if as_of is not None and event.at > as_of and type(event) not in _CORRECTIONS:
             continue
         count += 1
-        last = event.recorded
+        if last is None or event.recorded > last:
+            last = event.recorded
         if retracted and event.id in retracted:
             continue
         handlers[type(event)](state, event)

@@ -92,7 +92,7 @@ class CachedProjection:
         offsets = _offsets_if_valid(snapshot, self.log_dir) if snapshot is not None else None
         if snapshot is not None and offsets is not None:
             tail = read_segments(self.log_dir, offsets)
-            if not tail_needs_full_replay(tail):
+            if not tail_needs_full_replay(tail) and not _arrived_late(tail, snapshot.state):
                 self.problems = [
                     LogProblem(Path(p.path), p.line, p.kind, p.reason)  # type: ignore[arg-type]
                     for p in snapshot.problems
@@ -129,6 +129,9 @@ class CachedProjection:
             return
         if any(isinstance(event, EventRetracted) for event in events):
             return  # a retraction is folded by a full replay, at the next load
+        latest = self.state.last_recorded
+        if latest is not None and any(event.recorded < latest for event in events):
+            return  # this clock is behind another device's: the next load merges in order
         apply_all(self.state, events)
         self.marks[written.segment] = SegmentMark(written.segment, written.inode, written.end)
         self._save()
@@ -160,6 +163,22 @@ class CachedProjection:
             os.replace(temporary, self.cache_file)
         except OSError:
             pass  # a cache that cannot be written is only a slower next start
+
+
+def _arrived_late(tail: list[SegmentData], state: State) -> bool:
+    """Whether new data holds events older than ones already folded (a late sync).
+
+    The fold applies profile corrections in log order, and log order across devices is
+    by ``recorded``: an event that belongs before folded ones needs a full replay.
+    """
+    latest = state.last_recorded
+    if latest is None or not any(segment.data for segment in tail):
+        return False
+    for segment in tail:
+        for event in iter_segment_events(segment, []):
+            if event.recorded < latest:
+                return True
+    return False
 
 
 def load_state(log_dir: Path, cache_dir: Path, problems: list[LogProblem]) -> State:

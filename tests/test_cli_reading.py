@@ -216,6 +216,7 @@ def test_stage_with_the_clock_moved_on_after_a_reach_turns_no_reply(
 
 
 def test_show_with_a_backdated_step_lists_the_timeline_oldest_first(cli: Runner) -> None:
+    # Regression: the timeline was in log order, so a late --at step came last.
     record(
         cli,
         [
@@ -235,6 +236,7 @@ def test_show_with_a_backdated_step_lists_the_timeline_oldest_first(cli: Runner)
 def test_schedule_with_a_backdated_booking_of_a_held_meeting_books_a_new_one(
     cli: Runner,
 ) -> None:
+    # Regression: a booking recorded after 'met' but dated before it stayed booked.
     record(
         cli,
         [
@@ -317,6 +319,7 @@ def test_ls_with_at_and_the_no_reply_rule_uses_the_instant_looked_at(
 
 
 def test_show_with_at_and_a_later_rename_finds_the_corrected_name(looked_back: Runner) -> None:
+    # Regression: looking back left out corrections made later (contact.updated).
     ok(looked_back("edit", "ada", "--name", "Augusta Ada King"))
     shown = ok(looked_back("--json", "show", "augusta", "--at", "2026-11-12")).json()
     assert (shown["handle"], shown["name"], shown["stage"]) == (
@@ -600,19 +603,28 @@ def test_ls_with_a_torn_last_line_warns_and_the_next_record_repairs_it(
     ok(checked)
 
 
-def test_ls_with_an_undecodable_last_line_repaired_by_a_writer_lists_the_new_contact(
+def test_record_with_an_undecodable_last_line_quarantines_it_and_ls_lists_the_new_contact(
     cli: Runner, home: Path, ada_home: Path
 ) -> None:
+    # A bad last line counts as an interrupted write: the next writer moves it to the
+    # quarantine file instead of leaving it in the middle of the segment. (This used to
+    # lose the new event from the cached state: the snapshot's offset pointed past it.)
     copy_home(ada_home, home)
-    with open(segment_of(home), "ab") as file:
+    segment = segment_of(home)
+    with open(segment, "ab") as file:
         file.write(b"this is not an event\n")
-    ok(cli("ls"))  # warns, and caches the state
+    warned = ok(cli("ls"))  # warns, and caches the state
+    assert f"{segment}:2" in warned.stderr
     ok(cli("add", "Grace Hopper"))  # quarantines the bad last line, then appends
 
-    listed = ok(cli("--json", "ls"))
+    listed, checked = run_all(cli, [["--json", "ls"], ["fsck"]])
 
-    assert [row["handle"] for row in listed.json()] == ["ada-lovelace", "grace-hopper"]
+    assert [row["handle"] for row in ok(listed).json()] == ["ada-lovelace", "grace-hopper"]
     assert listed.stderr == ""
+    ok(checked)
+    quarantine = segment.with_name(segment.name + ".quarantine")
+    assert quarantine.read_bytes() == b"this is not an event\n"
+    assert b"this is not an event" not in segment.read_bytes()
 
 
 # --- the default command, help, demo ------------------------------------------------------------

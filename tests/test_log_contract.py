@@ -867,6 +867,28 @@ class TestEventLogContract:
         state = assert_snapshot_gives_replay(log_dir, cache_dir)
         assert state.contacts["ada-lovelace"].notes == 2
 
+    def test_load_state_with_a_segment_synced_late_matches_a_fresh_replay(
+        self, tmp_path: Path, log_dir: Path
+    ) -> None:
+        cache_dir = tmp_path / "home" / "cache"
+        EventLog(log_dir, DEVICE).append(
+            [
+                stamp(DEVICE, 0)(m.ContactAdded, contact="ada-lovelace", name="Ada Lovelace"),
+                stamp(DEVICE, 10)(
+                    m.ContactUpdated, contact="ada-lovelace", email="new@example.org"
+                ),
+            ]
+        )
+        assert_snapshot_gives_replay(log_dir, cache_dir)
+
+        # The phone wrote in between, but its segment arrives (by a sync tool) only now.
+        phone = stamp(OTHER_DEVICE, 5)
+        synced = [phone(m.ContactUpdated, contact="ada-lovelace", email="old@example.org")]
+        write_segment(log_dir, OTHER_DEVICE, lines_of(synced))
+
+        state = assert_snapshot_gives_replay(log_dir, cache_dir)
+        assert state.contacts["ada-lovelace"].email == "new@example.org"
+
     def test_load_state_with_a_segment_repaired_after_the_snapshot_matches_a_fresh_replay(
         self, tmp_path: Path, log_dir: Path
     ) -> None:

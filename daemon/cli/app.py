@@ -93,8 +93,12 @@ class App:
 
     def stamp(self) -> Stamp:
         """Return the event maker for this device (creating the device id on first write)."""
-        device = self.home.device_id(create=True)
-        assert device is not None
+
+        def device() -> str:
+            made = self.home.device_id(create=True)
+            assert made is not None
+            return made
+
         return Stamp(self.now, device, self._zone or self.zone_key)
 
     def record(self, decision: Decision, describe: Any) -> list[Event]:
