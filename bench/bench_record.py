@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import uuid
 from pathlib import Path
 
 from common import interleaved_medians, journey_events, milliseconds, write_log
@@ -29,15 +31,30 @@ def taskwarrior_home(folder: Path, tasks: int) -> dict[str, str] | None:
     """Make a Taskwarrior data folder with ``tasks`` pending tasks; None without ``task``."""
     if shutil.which("task") is None:
         return None
+    data = folder / "taskdata"
+    data.mkdir()  # Taskwarrior 2.6 crashes when data.location does not exist
     rc = folder / "taskrc"
-    rc.write_text(f"data.location={folder / 'data'}\nconfirmation=off\nverbose=nothing\n")
-    env = {"TASKRC": str(rc), "TASKDATA": str(folder / "data")}
-    lines = "\n".join(
-        json.dumps({"description": f"task {n}", "status": "pending", "entry": "20240101T000000Z"})
-        for n in range(tasks)
+    rc.write_text(f"data.location={data}\nconfirmation=off\nverbose=nothing\n")
+    env = {"TASKRC": str(rc)}
+    tasks_file = folder / "tasks.json"
+    tasks_file.write_text(
+        json.dumps(
+            [
+                {
+                    "uuid": str(uuid.uuid4()),
+                    "description": f"task {n}",
+                    "status": "pending",
+                    "entry": "20240101T000000Z",
+                }
+                for n in range(tasks)
+            ]
+        )
     )
     subprocess.run(
-        ["task", "import", "-"], input=lines.encode(), env={**env}, check=True, capture_output=True
+        ["task", "import", str(tasks_file)],
+        env={**os.environ, **env},
+        check=True,
+        capture_output=True,
     )
     return env
 
@@ -62,15 +79,12 @@ def main() -> None:
         probe = (
             "import sys; from coffeechat.daemon.cli import main; "
             f"main(['--home', {str(home)!r}, 'note', 'person-1', 'probe']); "
-            f"print(','.join(m for m in {FORBIDDEN!r} if m in sys.modules))"
+            f"print('HEAVY:' + ','.join(m for m in {FORBIDDEN!r} if m in sys.modules))"
         )
-        loaded = (
-            subprocess.run(
-                [sys.executable, "-c", probe], capture_output=True, text=True, check=True
-            )
-            .stdout.strip()
-            .splitlines()[-1:]
-        )
+        loaded = subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+        ).stdout.splitlines()
+        loaded = [line for line in loaded if line.startswith("HEAVY:")]
 
         commands = {
             "python -c pass": [sys.executable, "-c", "pass"],
@@ -93,7 +107,7 @@ def main() -> None:
         print(
             f"  coffeechat note / task add: {results['coffeechat note'] / results['task add']:.2f}"
         )
-    heavy = loaded[0] if loaded and loaded[0] else "none"
+    heavy = (loaded[0].removeprefix("HEAVY:") or "none") if loaded else "?"
     print(f"  modules of {FORBIDDEN} loaded to record: {heavy}")
 
 

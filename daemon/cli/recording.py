@@ -56,7 +56,7 @@ def _profile(app: App, args: argparse.Namespace) -> dict[str, Any]:
 
 def _record(app: App, decision: Decision) -> list[Event]:
     state = app.state
-    return app.record(decision, lambda event: describe(event, state, app.zone))
+    return app.record(decision, lambda event: describe(event, state, lambda: app.zone))
 
 
 # --- contacts --------------------------------------------------------------------------------

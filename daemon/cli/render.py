@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from coffeechat.events import model as m
 from coffeechat.events.projection import PROFILE_FIELDS, State
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
 
 
 def moment(instant: datetime, zone: ZoneInfo, now: datetime | None = None) -> str:
@@ -35,14 +37,18 @@ def name_of(state: State, handle: str | None) -> str:
     return contact.name if contact is not None else handle
 
 
-def describe(event: m.Event, state: State, zone: ZoneInfo) -> str:
-    """Return one line saying what an event records, in the user's words."""
+def describe(event: m.Event, state: State, zone: ZoneInfo | Callable[[], ZoneInfo]) -> str:
+    """Return one line saying what an event records, in the user's words.
+
+    ``zone`` may be a function returning the zone: most lines need none, and building
+    it would cost a recording command the import of ``zoneinfo``.
+    """
     name = name_of(state, getattr(event, "contact", None))
     text = _DESCRIPTIONS.get(type(event), _generic)(event, name, zone)
     return f"{text}  [{short_id(event.id)}]"
 
 
-def _generic(event: Any, name: str, zone: ZoneInfo) -> str:
+def _generic(event: Any, name: str, zone: Any) -> str:
     return f"{m.tag_of(event)} {name}"
 
 
@@ -57,11 +63,11 @@ def _changes(event: m.ContactUpdated) -> str:
     return ", ".join(changes)
 
 
-def _when(instant: datetime, zone: ZoneInfo) -> str:
-    return moment(instant, zone)
+def _when(instant: datetime, zone: ZoneInfo | Callable[[], ZoneInfo]) -> str:
+    return moment(instant, zone() if callable(zone) else zone)
 
 
-_DESCRIPTIONS: dict[type[m.Event], Callable[[Any, str, ZoneInfo], str]] = {
+_DESCRIPTIONS: dict[type[m.Event], Callable[[Any, str, Any], str]] = {
     m.ContactAdded: lambda e, n, z: (
         f"added {e.name} ({e.contact})" + (f", introduced by {e.via}" if e.via else "")
     ),

@@ -1,0 +1,165 @@
+"""Reminders: what a rule proposes, how its id stays stable, and how the agenda is made.
+
+A rule (a plugin implementing ``coffeechat_reminders``) returns every reminder it
+stands behind. :func:`evaluate` calls each rule on its own, so a rule that raises costs
+only its own reminders (the error names the plugin); then it applies what the user
+did about reminders (``done``, ``snooze``, ``archive``) and sorts by due time.
+
+A reminder's id is derived from its kind, its contact, the events that caused it and
+a rule-chosen key (the nudge number, say): the same situation gives the same id on
+every run and every machine, which is what ``done``, ``snooze``, ``why`` and the
+daemon's delivery ledger refer to.
+"""
+
+import hashlib
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, Literal
+
+import msgspec
+
+from coffeechat.events.projection import State
+
+Priority = Literal["low", "normal", "high"]
+PRIORITIES: tuple[Priority, ...] = ("low", "normal", "high")
+_ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
+
+
+class Reminder(msgspec.Struct, kw_only=True):
+    """One reminder: what to do about whom, when, and why.
+
+    ``occurrence`` tells repeated reminders apart (a thank-you owed repeats every 12
+    hours; a weekly digest fires every week): ``done`` on a recurring reminder finishes
+    one occurrence, on any other it finishes the reminder. ``expires`` is when it
+    becomes moot (the prep for a meeting that has started): it is not delivered late.
+    """
+
+    id: str
+    kind: str
+    contact: str | None
+    due: datetime
+    message: str
+    priority: Priority = "normal"
+    because: list[str] = []
+    rule: str = ""
+    occurrence: datetime | None = None
+    recurring: bool = False
+    expires: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the contract's JSON fields (and the extra ones) as plain values."""
+        fields: dict[str, Any] = msgspec.to_builtins(self)
+        fields["due"] = self.due.isoformat()
+        return fields
+
+
+def reminder_id(kind: str, contact: str | None, because: Iterable[str], key: str = "") -> str:
+    """Return the stable id of a reminder: 7 characters derived from what caused it."""
+    material = "\x1f".join([kind, contact or "", *sorted(because), key]).encode()
+    number = int.from_bytes(hashlib.sha256(material).digest()[:5], "big")
+    letters = []
+    for _ in range(7):
+        number, remainder = divmod(number, 32)
+        letters.append(_ID_ALPHABET[remainder])
+    return "".join(letters)
+
+
+def make_reminder(
+    kind: str,
+    contact: str | None,
+    due: datetime,
+    message: str,
+    *,
+    because: Iterable[str],
+    priority: Priority = "normal",
+    key: str = "",
+    occurrence: datetime | None = None,
+    recurring: bool = False,
+    expires: datetime | None = None,
+) -> Reminder:
+    """Return a reminder with its stable id (see :func:`reminder_id`)."""
+    causes = list(because)
+    return Reminder(
+        id=reminder_id(kind, contact, causes, key),
+        kind=kind,
+        contact=contact,
+        due=due,
+        message=message,
+        priority=priority,
+        because=causes,
+        occurrence=occurrence,
+        recurring=recurring,
+        expires=expires,
+    )
+
+
+class RuleFailure(msgspec.Struct):
+    """A rule that raised: its reminders are missing, the others are there."""
+
+    plugin: str
+    error: str
+
+    def describe(self) -> str:
+        """Return the one-line warning naming the plugin."""
+        return f"plugin {self.plugin!r} failed in coffeechat_reminders: {self.error}"
+
+
+def apply_user_actions(reminders: Iterable[Reminder], state: State) -> list[Reminder]:
+    """Given proposed reminders, drop the done and archived ones and move the snoozed.
+
+    Return them sorted by due time (overdue first), then by priority, then id.
+    """
+    kept = []
+    for reminder in reminders:
+        contact = state.contacts.get(reminder.contact) if reminder.contact else None
+        if contact is not None and contact.archived is not None:
+            continue
+        done = state.done.get(reminder.id)
+        if done:
+            if not reminder.recurring:
+                continue
+            if reminder.occurrence is not None and reminder.occurrence in done:
+                continue
+        until = state.snoozed.get(reminder.id)
+        if until is not None and until > reminder.due:
+            reminder = msgspec.structs.replace(reminder, due=until)
+        kept.append(reminder)
+    kept.sort(key=lambda r: (r.due, -PRIORITIES.index(r.priority), r.id))
+    return kept
+
+
+def evaluate(
+    plugins: Any, state: State, now: datetime, settings: Any
+) -> tuple[list[Reminder], list[RuleFailure]]:
+    """Ask every rule for its reminders; return them (after done/snooze) and the failures.
+
+    ``plugins`` is a :class:`coffeechat.plugins.manager.Plugins`.
+    """
+    proposed: list[Reminder] = []
+    failures: list[RuleFailure] = []
+    for name, results in plugins.call_each(
+        "coffeechat_reminders", state=state, now=now, settings=settings
+    ):
+        if isinstance(results, BaseException):
+            failures.append(RuleFailure(name, f"{type(results).__name__}: {results}"))
+            continue
+        for reminder in results or ():
+            if not isinstance(reminder, Reminder):
+                failures.append(RuleFailure(name, f"returned {type(reminder).__name__}"))
+                break
+            proposed.append(msgspec.structs.replace(reminder, rule=name))
+    return apply_user_actions(proposed, state), failures
+
+
+def find(reminders: Iterable[Reminder], query: str) -> Reminder:
+    """Return the reminder whose id starts with ``query``; raise UserError otherwise."""
+    from coffeechat.events.errors import UserError
+
+    wanted = query.strip().lower()
+    matches = [r for r in reminders if wanted and r.id.startswith(wanted)]
+    unique = {r.id: r for r in matches}
+    if len(unique) == 1:
+        return matches[0]
+    if not unique:
+        raise UserError(f"no reminder has the id {query!r}: see 'coffeechat agenda'")
+    raise UserError(f"{query!r} matches several reminders: {', '.join(sorted(unique))}")
