@@ -19,7 +19,7 @@ they say what should have been recorded in the first place.
 """
 
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -27,7 +27,7 @@ import msgspec
 from coffeechat.events import model as m
 from coffeechat.events.log import LogProblem, SegmentData, iter_segment_events, merge_segments
 
-PROJECTION_VERSION = 1
+PROJECTION_VERSION = 2  # bump whenever the state's layout changes: snapshots are rebuilt
 PROFILE_FIELDS = (
     "email",
     "phone",
@@ -63,10 +63,15 @@ class Meeting(msgspec.Struct):
 
 
 class HeldMeeting(msgspec.Struct):
-    """One meeting that happened, with what you learned and how well it fit."""
+    """One meeting that happened, with what you learned and how well it fit.
+
+    ``ends`` is when the booked meeting was due to end (its start plus its length), or
+    when it was recorded as held if it was never booked.
+    """
 
     at: datetime
     event: str
+    ends: datetime
     fit: int | None = None
     learned: str | None = None
     asked: str | None = None
@@ -240,8 +245,11 @@ def _on_held(state: State, event: m.MeetingHeld) -> None:
     contact = state.contacts.get(event.contact)
     if contact is None:
         return
+    booked = contact.meeting
+    consumed = booked is not None and booked.booked.at <= event.at
+    ends = booked.starts + timedelta(minutes=booked.minutes) if consumed and booked else event.at
     contact.held.append(
-        HeldMeeting(event.at, event.id, event.fit, event.learned, event.asked, event.notes)
+        HeldMeeting(event.at, event.id, ends, event.fit, event.learned, event.asked, event.notes)
     )
     if _later(contact.met, event):
         contact.met = Step(event.at, event.id)

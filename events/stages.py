@@ -44,8 +44,10 @@ def stage_of(
 ) -> str:
     """Given a contact and the current instant, return its stage.
 
-    ``nudge_after`` and ``max_nudges`` are the playbook's nudge settings: an outreach
-    with no reply is ``no-reply`` once ``nudge_after`` has passed after the last nudge.
+    ``nudge_after`` and ``max_nudges`` are the playbook's nudge settings: outreach with
+    no reply is ``no-reply`` once every nudge has had its time, ``nudge_after`` times
+    ``max_nudges + 1`` after the first unanswered outreach (follow-ups recorded with
+    ``reach`` count as nudges, so they do not push it back).
     """
     if contact.archived is not None:
         return "archived"
@@ -68,7 +70,10 @@ def stage_of(
         return "new"
     # max() keeps the first of equal keys; the list runs in journey order, so reverse it
     # to let the further step win a tie.
-    step, stage = max(reversed(candidates), key=lambda candidate: candidate[0].at)
-    if stage == "reached" and now >= step.at + nudge_after * (max_nudges + 1):
-        return "no-reply"
+    _, stage = max(reversed(candidates), key=lambda candidate: candidate[0].at)
+    if stage == "reached":
+        replied = contact.replied.at if contact.replied is not None else None
+        first = min(o.at for o in contact.outreaches if replied is None or o.at > replied)
+        if now >= first + nudge_after * (max_nudges + 1):
+            return "no-reply"
     return stage

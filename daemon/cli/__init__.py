@@ -43,10 +43,12 @@ GROUPS = {
         ),
     ),
     "reading": ("read", ("ls", "show", "log")),
+    "reminding": ("reminders", ("agenda", "done", "snooze", "why", "plugins")),
+    "insights": ("read", ("insights",)),
     "maintenance": ("operate", ("fsck", "demo")),
 }
 MODULE_OF = {name: module for module, (_, names) in GROUPS.items() for name in names}
-DEFAULT_COMMAND = "ls"
+DEFAULT_COMMAND = "agenda"
 
 
 def command(name: str) -> Command:
@@ -107,8 +109,12 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     )
 
 
-def build_parser(only: str | None = None) -> Parser:
-    """Return the parser; with ``only``, build just that command's sub-parser."""
+def build_parser(only: str | None = None, extra: dict[str, Command] | None = None) -> Parser:
+    """Return the parser; with ``only``, build just that command's sub-parser.
+
+    ``extra`` holds the commands plugins added (loaded only when they are needed).
+    """
+    extra = extra or {}
     parser = Parser(
         prog="coffeechat",
         description="Run informational interviews and keep the network they build.",
@@ -116,8 +122,8 @@ def build_parser(only: str | None = None) -> Parser:
     )
     _global_options(parser, suppress=False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    for name in MODULE_OF if only is None else (only,):
-        spec = command(name)
+    for name in [*MODULE_OF, *extra] if only is None else [only]:
+        spec = extra[name] if name in extra else command(name)
         sub = commands.add_parser(name, help=spec.help, description=spec.description)
         _global_options(sub, suppress=True)
         spec.configure(sub)
@@ -133,7 +139,16 @@ def _command_word(argv: Sequence[str]) -> str | None:
         if word == "--home":
             skip = True
         elif not word.startswith("-"):
-            return word if word in MODULE_OF else None
+            return word
+    return None
+
+
+def _home_argument(argv: Sequence[str]) -> str | None:
+    for index, word in enumerate(argv):
+        if word == "--home" and index + 1 < len(argv):
+            return argv[index + 1]
+        if word.startswith("--home="):
+            return word.split("=", 1)[1]
     return None
 
 
@@ -161,7 +176,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     arguments = _join_negative_values(list(sys.argv[1:] if argv is None else argv))
     word = _command_word(arguments)
-    parser = build_parser(only=word)
+    extra: dict[str, Command] = {}
+    wants_help = word is None and any(a in ("-h", "--help") for a in arguments)
+    if (word is not None and word not in MODULE_OF) or wants_help:
+        from coffeechat.daemon.cli.extensions import plugin_commands
+
+        extra = plugin_commands(_home_argument(arguments), reserved=set(MODULE_OF))
+    known = word is not None and (word in MODULE_OF or word in extra)
+    parser = build_parser(only=word if known else None, extra=extra)
     try:
         args = parser.parse_args(arguments)
     except SystemExit as stop:
@@ -173,7 +195,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from coffeechat.daemon.cli.app import App
 
         app = App(home=args.home, json=args.json)
-        return command(name).run(app, args) or 0
+        spec = extra[name] if name in extra else command(name)
+        return spec.run(app, args) or 0
     except UserError as error:
         print(f"coffeechat {name}: {error}", file=sys.stderr)
         return UserError.exit_status

@@ -1,0 +1,233 @@
+"""Reminder commands: ``agenda``, ``done``, ``snooze``, ``why``, ``plugins``.
+
+These load the plugins (every playbook rule is one), the settings they declare, and
+evaluate the rules; the commands that only record an event never do.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from coffeechat.daemon.cli.app import App
+from coffeechat.daemon.cli.render import describe, moment, short_id, table
+from coffeechat.daemon.cli.spec import Command
+from coffeechat.events import model as m
+from coffeechat.events.decisions import Decision
+from coffeechat.events.errors import UserError
+from coffeechat.events.log import LogProblem, iter_segment_events, merge_segments, read_segments
+from coffeechat.events.projection import State, replay
+
+if TYPE_CHECKING:
+    from coffeechat.plugins.manager import Plugins
+    from coffeechat.plugins.reminders import Reminder
+    from coffeechat.plugins.settings import Settings
+
+
+class Rules:
+    """The plugins and settings of a home, loaded once per command."""
+
+    def __init__(self, app: App) -> None:
+        from coffeechat.plugins.manager import load_plugins, settings_sections
+        from coffeechat.plugins.settings import load_settings
+
+        self.app = app
+        self.plugins: Plugins = load_plugins(str(app.home.plugins_dir))
+        warnings: list[str] = []
+        self.settings: Settings = load_settings(
+            str(app.home.config_file), settings_sections(self.plugins), warnings
+        )
+        for line in warnings:
+            app.warn(line)
+        for problem in self.plugins.problems:
+            app.warn(problem.describe())
+
+    def reminders(self, state: State, now: datetime) -> list[Reminder]:
+        """Evaluate every rule; warn about the ones that failed (naming the plugin)."""
+        from coffeechat.plugins.reminders import evaluate
+
+        reminders, failures = evaluate(self.plugins, state, now, self.settings)
+        for failure in failures:
+            self.app.warn(failure.describe())
+        return reminders
+
+
+def state_and_now(app: App, at: str | None) -> tuple[State, datetime]:
+    """Return the state now, or as it was at ``--at`` (a full replay up to then)."""
+    if at is None:
+        return app.state, app.now
+    instant = app.when(at, past=False)
+    problems: list[LogProblem] = []
+    state = replay(read_segments(app.home.log_dir), problems, as_of=instant)
+    app.warn_problems(problems)
+    return state, instant
+
+
+def reminder_json(reminder: Reminder, app: App) -> dict[str, Any]:
+    """Return a reminder's contract fields, times in the user's zone with their offset."""
+    fields = reminder.to_json()
+    fields["due"] = reminder.due.astimezone(app.zone).isoformat()
+    for key in ("occurrence", "expires"):
+        value = getattr(reminder, key)
+        fields[key] = value.astimezone(app.zone).isoformat() if value is not None else None
+    return fields
+
+
+# --- agenda --------------------------------------------------------------------------------
+
+
+def _configure_agenda(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--at", metavar="WHEN", help="the agenda as of then (past or future)")
+    parser.add_argument("--days", type=int, default=7, metavar="N", help="look N days ahead (7)")
+
+
+def _run_agenda(app: App, args: argparse.Namespace) -> None:
+    if args.days < 0:
+        raise UserError(f"--days must be 0 or more, not {args.days}")
+    state, now = state_and_now(app, args.at)
+    reminders = Rules(app).reminders(state, now)
+    horizon = now + timedelta(days=args.days)
+    shown = [reminder for reminder in reminders if reminder.due <= horizon]
+    if app.json:
+        app.print_json(
+            {
+                "now": now.astimezone(app.zone).isoformat(),
+                "reminders": [reminder_json(r, app) for r in shown],
+            }
+        )
+        return
+    due = [r for r in shown if r.due <= now]
+    coming = [r for r in shown if r.due > now]
+    if not shown:
+        app.out(f"nothing due in the next {args.days} day(s)")
+    for title, group in (("due", due), (f"next {args.days} days", coming)):
+        if not group:
+            continue
+        app.out(f"{title}:")
+        rows = [
+            [
+                "!" if r.priority == "high" else " ",
+                moment(r.due, app.zone, now),
+                r.kind,
+                _name(state, r.contact),
+                r.message,
+                r.id,
+            ]
+            for r in group
+        ]
+        for line in table(rows, ["", "WHEN", "KIND", "WHO", "WHAT", "ID"]):
+            app.out(f"  {line}")
+
+
+def _name(state: State, handle: str | None) -> str:
+    if handle is None:
+        return "-"
+    contact = state.contacts.get(handle)
+    return contact.name if contact is not None else handle
+
+
+# --- done and snooze -----------------------------------------------------------------------
+
+
+def _configure_done(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("reminder", metavar="REMINDER", help="a reminder id from the agenda")
+
+
+def _find(app: App, query: str) -> Reminder:
+    from coffeechat.plugins.reminders import find
+
+    return find(Rules(app).reminders(app.state, app.now), query)
+
+
+def _run_done(app: App, args: argparse.Namespace) -> None:
+    reminder = _find(app, args.reminder)
+    stamp = app.stamp()
+    event = stamp(m.ReminderDone, reminder=reminder.id, occurrence=reminder.occurrence)
+    app.record(Decision([event]), lambda e: f"done: {reminder.message}  [{short_id(e.id)}]")
+
+
+def _configure_snooze(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("reminder", metavar="REMINDER", help="a reminder id from the agenda")
+    parser.add_argument("until", metavar="DURATION|WHEN", help="e.g. 1d, 2h, 'tue 9:00'")
+
+
+def _run_snooze(app: App, args: argparse.Namespace) -> None:
+    from coffeechat.events.when import parse_duration
+
+    reminder = _find(app, args.reminder)
+    try:
+        until = app.now + parse_duration(args.until)
+    except UserError:
+        until = app.when(args.until)
+    if until <= app.now:
+        raise UserError(f"snooze until {args.until!r} is not in the future")
+    event = app.stamp()(m.ReminderSnoozed, reminder=reminder.id, until=until)
+    app.record(
+        Decision([event]),
+        lambda e: f"snoozed until {moment(until, app.zone, app.now)}: {reminder.message}",
+    )
+
+
+# --- why -----------------------------------------------------------------------------------
+
+
+def _run_why(app: App, args: argparse.Namespace) -> None:
+    reminder = _find(app, args.reminder)
+    wanted = set(reminder.because)
+    segments = read_segments(app.home.log_dir)
+    causes = [
+        event
+        for event in merge_segments([iter_segment_events(s, []) for s in segments])
+        if event.id in wanted
+    ]
+    if app.json:
+        app.print_json({"reminder": reminder_json(reminder, app), "events": causes})
+        return
+    app.out(f"{reminder.id}: {reminder.message}")
+    app.out(
+        f"  kind {reminder.kind}, due {moment(reminder.due, app.zone, app.now)}, "
+        f"{reminder.priority} priority, from the rule '{reminder.rule}'"
+    )
+    if not causes:
+        app.out("  caused by a schedule, not by an event")
+    for event in causes:
+        app.out(
+            f"  because {moment(event.at, app.zone, app.now)}  "
+            f"{describe(event, app.state, app.zone)}"
+        )
+
+
+# --- plugins -------------------------------------------------------------------------------
+
+
+def _run_plugins(app: App, args: argparse.Namespace) -> int:
+    rules = Rules(app)
+    plugins = rules.plugins
+    if app.json:
+        app.print_json(
+            {
+                "plugins": plugins.loaded,
+                "problems": plugins.problems,
+            }
+        )
+    else:
+        rows = [[i.name, i.source, ", ".join(i.hooks)] for i in plugins.loaded]
+        for line in table(rows, ["PLUGIN", "FROM", "HOOKS"]):
+            app.out(line)
+    return 1 if plugins.problems else 0
+
+
+def _configure_nothing(parser: argparse.ArgumentParser) -> None:
+    pass
+
+
+COMMANDS: dict[str, Command] = {
+    "agenda": Command("what is due, then what is coming", _configure_agenda, _run_agenda),
+    "done": Command("a reminder is taken care of", _configure_done, _run_done),
+    "snooze": Command("put a reminder off", _configure_snooze, _run_snooze),
+    "why": Command("the events and the rule behind a reminder", _configure_done, _run_why),
+    "plugins": Command(
+        "the plugins, where each came from, its hooks", _configure_nothing, _run_plugins
+    ),
+}

@@ -1,0 +1,285 @@
+"""Finding, loading and calling plugins.
+
+Three roads, one manager: the built-in plugins (:data:`DEFAULT_PLUGINS`, every playbook
+rule among them), installed packages that declare the entry-point group ``coffeechat``,
+and single-file plugins in ``<config dir>/plugins/*.py``. ``COFFEECHAT_PLUGINS`` chooses
+among the last two: unset loads them all, empty loads none, ``a,b`` loads those names
+(an entry point's name, or a file's name without ``.py``). The built-ins always load.
+
+Each plugin loads in its own ``try``: one that fails to import, misspells a hook or takes
+arguments a hook does not have is reported by name and left out, and everything else
+keeps working. A plugin file that is writable by group or others, or owned by someone
+else, is refused the way ssh refuses such a config (so is every file of such a folder).
+``COFFEECHAT_TRACE_PLUGINS=1`` prints every hook call to stderr.
+"""
+
+import importlib
+import importlib.util
+import os
+import stat
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+import msgspec
+import pluggy
+
+from coffeechat.plugins import hookspecs
+
+ENTRY_POINT_GROUP = "coffeechat"
+SELECT_VARIABLE = "COFFEECHAT_PLUGINS"
+TRACE_VARIABLE = "COFFEECHAT_TRACE_PLUGINS"
+
+DEFAULT_PLUGINS = (
+    "coffeechat.plugins.playbook.sections",
+    "coffeechat.plugins.playbook.reach_out",
+    "coffeechat.plugins.playbook.nudge",
+    "coffeechat.plugins.playbook.meetings",
+    "coffeechat.plugins.playbook.thank_you",
+    "coffeechat.plugins.playbook.follow_up",
+    "coffeechat.plugins.playbook.keep_in_touch",
+    "coffeechat.plugins.playbook.digest",
+    "coffeechat.plugins.playbook.recurring",
+)
+
+
+class PluginInfo(msgspec.Struct):
+    """A loaded plugin: its name, where it came from, the hooks it implements."""
+
+    name: str
+    source: str
+    hooks: list[str]
+
+
+class PluginProblem(msgspec.Struct):
+    """A plugin that could not be loaded, or that failed in a hook."""
+
+    name: str
+    source: str
+    error: str
+    hook: str | None = None
+
+    def describe(self) -> str:
+        """Return the one-line warning naming the plugin (and the hook)."""
+        where = f" in {self.hook}" if self.hook else ""
+        return f"plugin {self.name!r} ({self.source}) failed{where}: {self.error}"
+
+
+class Plugins:
+    """The plugin manager with what was loaded and what went wrong."""
+
+    def __init__(self, manager: pluggy.PluginManager) -> None:
+        self.manager = manager
+        self.loaded: list[PluginInfo] = []
+        self.problems: list[PluginProblem] = []
+        self._sources: dict[str, str] = {}
+
+    def register(self, plugin: object, name: str, source: str) -> bool:
+        """Register one plugin; on any failure, report it and leave it out."""
+        try:
+            self.manager.register(plugin, name=name)
+        except Exception as error:
+            self.problems.append(PluginProblem(name, source, _one_line(error)))
+            return False
+        try:
+            self.manager.check_pending()
+        except pluggy.PluginValidationError as error:
+            self.manager.unregister(name=name)
+            self.problems.append(PluginProblem(name, source, _one_line(error)))
+            return False
+        hooks = sorted(impl.name for impl in self.manager.get_hookcallers(plugin) or ())
+        self.loaded.append(PluginInfo(name, source, hooks))
+        self._sources[name] = source
+        return True
+
+    def call_each(self, hook: str, **arguments: Any) -> Iterator[tuple[str, Any]]:
+        """Call a hook plugin by plugin; yield (plugin name, result or the exception).
+
+        A plugin that raises costs only its own result: the caller decides what to do
+        with the exception, and the other plugins are still called.
+        """
+        for implementation in self._implementations(hook):
+            try:
+                results = self._only(hook, implementation)(**arguments)
+            except Exception as error:
+                yield implementation.plugin_name, error
+                continue
+            yield implementation.plugin_name, results[0] if results else None
+
+    def collect(self, hook: str) -> list[tuple[str, tuple[Any, ...], dict[str, Any]]]:
+        """Call a registration hook (``register`` callback) for every plugin.
+
+        Return (plugin name, args, kwargs) for every ``register`` call. A plugin that
+        raises is reported in :attr:`problems` and its registrations are dropped.
+        """
+        collected: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+        for implementation in self._implementations(hook):
+            name = implementation.plugin_name
+            mine: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+
+            def register(*args: Any, _mine: list[Any] = mine, _name: str = name, **kw: Any) -> None:
+                _mine.append((_name, args, kw))
+
+            try:
+                self._only(hook, implementation)(register=register)
+            except Exception as error:
+                self.problems.append(
+                    PluginProblem(name, self._sources.get(name, "?"), _one_line(error), hook)
+                )
+                continue
+            collected.extend(mine)
+        return collected
+
+    def _implementations(self, hook: str) -> list[Any]:
+        # pluggy calls the last registered first; we go in registration order.
+        implementations: list[Any] = getattr(self.manager.hook, hook).get_hookimpls()
+        return implementations
+
+    def _only(self, hook: str, implementation: Any) -> Any:
+        others = [p for p in self.manager.get_plugins() if p is not implementation.plugin]
+        return self.manager.subset_hook_caller(hook, remove_plugins=others)
+
+    def source_of(self, name: str) -> str:
+        """Return where a loaded plugin came from."""
+        return self._sources.get(name, "?")
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return f"{type(error).__name__}: {text}" if type(error).__name__ not in text else text
+
+
+def load_plugins(plugins_dir: str | None, environ: Mapping[str, str] | None = None) -> Plugins:
+    """Build the plugin manager: built-ins, then entry points, then plugin files."""
+    environ = os.environ if environ is None else environ
+    manager = pluggy.PluginManager(hookspecs.PROJECT)
+    manager.add_hookspecs(hookspecs)
+    plugins = Plugins(manager)
+    for module_name in DEFAULT_PLUGINS:
+        try:
+            module = importlib.import_module(module_name)
+        except (Exception, SystemExit) as error:
+            plugins.problems.append(PluginProblem(module_name, "built-in", _one_line(error)))
+            continue
+        plugins.register(module, module_name.rsplit(".", 1)[-1], "built-in")
+    chosen = _selection(environ)
+    _load_entry_points(plugins, chosen)
+    if plugins_dir is not None:
+        _load_files(plugins, plugins_dir, chosen)
+    if environ.get(TRACE_VARIABLE, "") not in ("", "0"):
+        _trace(manager)
+    return plugins
+
+
+def _selection(environ: Mapping[str, str]) -> set[str] | None:
+    value = environ.get(SELECT_VARIABLE)
+    if value is None:
+        return None
+    return {name.strip() for name in value.split(",") if name.strip()}
+
+
+def _load_entry_points(plugins: Plugins, chosen: set[str] | None) -> None:
+    from importlib.metadata import entry_points
+
+    for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+        if chosen is not None and entry_point.name not in chosen:
+            continue
+        distribution = entry_point.dist.name if entry_point.dist is not None else "?"
+        source = f"entry point {entry_point.value} ({distribution})"
+        try:
+            plugin = entry_point.load()
+        except (Exception, SystemExit) as error:
+            plugins.problems.append(PluginProblem(entry_point.name, source, _one_line(error)))
+            continue
+        plugins.register(plugin, entry_point.name, source)
+
+
+def unsafe_reason(path: str) -> str | None:
+    """Return why a plugin file or folder must not be trusted, or None if it may be.
+
+    Like ssh: it must belong to you (or root) and not be writable by group or others.
+    """
+    try:
+        status = os.stat(path)
+    except OSError as error:
+        return f"cannot read it ({error.strerror})"
+    if status.st_uid not in (os.getuid(), 0):
+        return "it is not owned by you"
+    if status.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return f"it is writable by group or others (chmod go-w {path})"
+    return None
+
+
+def _load_files(plugins: Plugins, folder: str, chosen: set[str] | None) -> None:
+    try:
+        names = sorted(name for name in os.listdir(folder) if name.endswith(".py"))
+    except FileNotFoundError:
+        return
+    folder_problem = unsafe_reason(folder)
+    for file_name in names:
+        name = file_name[: -len(".py")]
+        if chosen is not None and name not in chosen:
+            continue
+        path = os.path.join(folder, file_name)
+        source = f"file {path}"
+        reason = (folder_problem and f"its folder: {folder_problem}") or unsafe_reason(path)
+        if reason is not None:
+            plugins.problems.append(PluginProblem(name, source, f"refused: {reason}"))
+            continue
+        try:
+            module = _import_file(name, path)
+        except (Exception, SystemExit) as error:
+            plugins.problems.append(PluginProblem(name, source, _one_line(error)))
+            continue
+        plugins.register(module, name, source)
+
+
+def _import_file(name: str, path: str) -> object:
+    module_name = f"coffeechat_plugin_{name}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[module_name]
+        raise
+    return module
+
+
+def _trace(manager: pluggy.PluginManager) -> None:
+    def before(
+        hook_name: str, implementations: Sequence[Any], arguments: Mapping[str, Any]
+    ) -> None:
+        names = ", ".join(impl.plugin_name for impl in implementations)
+        print(f"trace: {hook_name}({', '.join(arguments)}) -> [{names}]", file=sys.stderr)
+
+    def after(
+        outcome: Any, hook_name: str, implementations: Sequence[Any], arguments: Mapping[str, Any]
+    ) -> None:
+        error = outcome.exception
+        result = (
+            f"raised {error!r}" if error is not None else f"{len(outcome.get_result())} result(s)"
+        )
+        print(f"trace: {hook_name} {result}", file=sys.stderr)
+
+    manager.add_hookcall_monitoring(before, after)
+
+
+def settings_sections(plugins: Plugins) -> dict[str, type]:
+    """Return the configuration sections the plugins declare (section name → struct type)."""
+    sections: dict[str, type] = {}
+    for name, args, kwargs in plugins.collect("coffeechat_settings"):
+        section, kind = (*args, *kwargs.values())[:2]
+        if section in sections:
+            plugins.problems.append(
+                PluginProblem(name, plugins.source_of(name), f"section [{section}] is taken")
+            )
+            continue
+        sections[section] = kind
+    return sections
+
+
+Register = Callable[..., None]

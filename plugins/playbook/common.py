@@ -1,0 +1,62 @@
+"""What the playbook rules share: zones, the contacts still tracked, friendly dates."""
+
+from collections.abc import Iterator
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from coffeechat.events.projection import Contact, Outreach, State
+from coffeechat.events.stages import stage_of
+from coffeechat.events.zones import local_zone, zone_named
+from coffeechat.plugins.settings import Settings
+
+
+def user_zone(settings: Settings) -> ZoneInfo:
+    """Return the user's zone: ``timezone`` in config.toml, else the system's."""
+    return zone_named(settings.timezone) if settings.timezone else local_zone()
+
+
+def contact_zone(contact: Contact, settings: Settings) -> ZoneInfo:
+    """Return the contact's zone when known, else the user's."""
+    if contact.tz:
+        try:
+            return zone_named(contact.tz)
+        except Exception:
+            pass
+    return user_zone(settings)
+
+
+def tracked(state: State) -> Iterator[Contact]:
+    """Yield the contacts not archived, in handle order (a stable order for tests)."""
+    for handle in sorted(state.contacts):
+        contact = state.contacts[handle]
+        if contact.archived is None:
+            yield contact
+
+
+def unanswered(contact: Contact) -> list[Outreach]:
+    """Return the outreaches since their last reply (all of them if none), oldest first."""
+    replied = contact.replied.at if contact.replied is not None else None
+    run = [o for o in contact.outreaches if replied is None or o.at > replied]
+    return sorted(run, key=lambda outreach: outreach.at)
+
+
+def stage(contact: Contact, now: datetime, settings: Settings) -> str:
+    """Return the contact's stage under the configured nudge settings."""
+    return stage_of(
+        contact,
+        now,
+        nudge_after=settings.playbook.nudge_after.delta,
+        max_nudges=settings.playbook.max_nudges,
+    )
+
+
+def day(instant: datetime, zone: ZoneInfo) -> str:
+    """Return a date as people say it: ``Tue 1 Dec``."""
+    local = instant.astimezone(zone)
+    return f"{local:%a} {local.day} {local:%b}"
+
+
+def clock(instant: datetime, zone: ZoneInfo) -> str:
+    """Return a day and time as people say it: ``Tue 1 Dec 15:00``."""
+    local = instant.astimezone(zone)
+    return f"{day(local, zone)} {local:%H:%M}"

@@ -1,0 +1,59 @@
+"""The weekly rhythm: a digest on ``digest`` (``0 8 * * TUE``) of who to reach out to
+this week and what is waiting on you."""
+
+from collections import Counter
+from datetime import datetime
+
+from coffeechat.events.projection import State
+from coffeechat.plugins import hookimpl
+from coffeechat.plugins.playbook.common import stage, tracked, user_zone
+from coffeechat.plugins.reminders import Reminder, make_reminder
+from coffeechat.plugins.schedules import next_fire, previous_fire
+from coffeechat.plugins.settings import Settings
+
+
+@hookimpl
+def coffeechat_reminders(state: State, now: datetime, settings: Settings) -> list[Reminder]:
+    """Propose this week's digest (the last one not yet done, or the next one)."""
+    contacts = list(tracked(state))
+    if not contacts:
+        return []
+    zone = user_zone(settings)
+    cron = settings.playbook.digest.text
+    since = min(contact.added.at for contact in contacts)
+    done = set(state.done.get(_digest_id(), ()))
+    occurrence = previous_fire(cron, now, zone)
+    if occurrence is None or occurrence < since or occurrence in done:
+        occurrence = next_fire(cron, max(now, since), zone)
+    stages = Counter(stage(contact, now, settings) for contact in contacts)
+    planned = [contact.name for contact in contacts if stage(contact, now, settings) == "planned"]
+    parts = []
+    if planned:
+        parts.append(f"reach out this week to {', '.join(planned)}")
+    for name, words in (
+        ("reached", "waiting for a reply"),
+        ("replied", "replied: book a time"),
+        ("met", "thank-you owed"),
+        ("scheduled", "meetings booked"),
+    ):
+        if stages[name]:
+            parts.append(f"{words}: {stages[name]}")
+    summary = "; ".join(parts) or "nothing waiting: who else do you find interesting?"
+    return [
+        make_reminder(
+            "digest",
+            None,
+            occurrence,
+            f"Your week: {summary}.",
+            because=[],
+            priority="low",
+            occurrence=occurrence,
+            recurring=True,
+        )
+    ]
+
+
+def _digest_id() -> str:
+    from coffeechat.plugins.reminders import reminder_id
+
+    return reminder_id("digest", None, [])

@@ -1,0 +1,60 @@
+"""Ask for an introduction, and close the loop.
+
+- An ask made at ``met`` (``--asked``) with no introduction from that contact
+  ``follow_up_after`` (7 days) later: follow up, politely.
+- When you meet someone a contact introduced you to, tell the introducer how it went
+  and thank them (due ``thank_you_after`` after that meeting; ``touch`` the introducer,
+  or ``done``, settles it).
+"""
+
+from datetime import datetime
+
+from coffeechat.events.projection import State
+from coffeechat.plugins import hookimpl
+from coffeechat.plugins.playbook.common import day, tracked, user_zone
+from coffeechat.plugins.reminders import Reminder, make_reminder
+from coffeechat.plugins.settings import Settings
+
+
+@hookimpl
+def coffeechat_reminders(state: State, now: datetime, settings: Settings) -> list[Reminder]:
+    """Propose follow-ups of unanswered asks and thanks owed to introducers."""
+    playbook = settings.playbook
+    zone = user_zone(settings)
+    reminders = []
+    for contact in tracked(state):
+        asked = next((h for h in reversed(contact.held) if h.asked), None)
+        if asked is not None:
+            introduced_since = any(
+                state.contacts[handle].added.at >= asked.at
+                for handle in contact.introduced
+                if handle in state.contacts
+            )
+            if not introduced_since:
+                reminders.append(
+                    make_reminder(
+                        "follow-up",
+                        contact.handle,
+                        asked.at + playbook.follow_up_after.delta,
+                        f"On {day(asked.at, zone)} you asked {contact.name} for "
+                        f"{asked.asked}. Nothing yet: follow up, kindly.",
+                        because=[asked.event],
+                    )
+                )
+        introducer = state.contacts.get(contact.via) if contact.via else None
+        if contact.met is None or introducer is None or introducer.archived is not None:
+            continue
+        settled = [step for step in (introducer.touched, introducer.thanked) if step]
+        if any(step.at >= contact.met.at for step in settled):
+            continue
+        reminders.append(
+            make_reminder(
+                "follow-up",
+                introducer.handle,
+                contact.met.at + playbook.thank_you_after.delta,
+                f"Close the loop: tell {introducer.name} you met {contact.name}, and thank "
+                f"them for the introduction. Then: coffeechat touch {introducer.handle}",
+                because=[contact.added.event, contact.met.event],
+            )
+        )
+    return reminders

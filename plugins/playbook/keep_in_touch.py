@@ -1,0 +1,40 @@
+"""Stay in touch: ``keep_in_touch`` (90 days) after the last touchpoint with someone you
+have met, or on the contact's own ``--cadence`` (a duration or a cron line)."""
+
+from datetime import datetime
+
+from coffeechat.events.projection import State, Step
+from coffeechat.plugins import hookimpl
+from coffeechat.plugins.playbook.common import contact_zone, day, stage, tracked
+from coffeechat.plugins.reminders import Reminder, make_reminder
+from coffeechat.plugins.schedules import next_fire
+from coffeechat.plugins.settings import Duration, Settings
+
+
+@hookimpl
+def coffeechat_reminders(state: State, now: datetime, settings: Settings) -> list[Reminder]:
+    """Propose a touchpoint for everyone met, on their cadence."""
+    reminders = []
+    for contact in tracked(state):
+        if contact.met is None or stage(contact, now, settings) == "declined":
+            continue
+        steps: list[Step] = [s for s in (contact.met, contact.thanked, contact.touched) if s]
+        last = max(steps, key=lambda step: step.at)
+        zone = contact_zone(contact, settings)
+        cadence = contact.cadence or settings.playbook.keep_in_touch.text
+        try:
+            due = last.at + Duration(cadence).delta
+        except ValueError:
+            due = next_fire(cadence, last.at, zone)
+        reminders.append(
+            make_reminder(
+                "keep-in-touch",
+                contact.handle,
+                due,
+                f"Stay in touch with {contact.name} (last: {day(last.at, zone)}): a short "
+                "note, an article they would like, congratulations on their news.",
+                because=[last.event],
+                priority="low",
+            )
+        )
+    return reminders

@@ -1,0 +1,219 @@
+"""Settings: ``config.toml``, validated by msgspec against the sections plugins declare.
+
+Every number of the playbook is a setting with a default, so coffeechat runs with no
+config file at all. A plugin declares its own section through the
+``coffeechat_settings`` hook; the built-in ``playbook`` and ``quiet_hours`` sections are
+declared the same way. A wrong value is a user error naming the file and the path
+inside it (``config.toml: at '$.playbook.nudge_after': can't read 'soon' as a duration``);
+an unknown section is only a warning, since it may belong to a plugin that is not
+installed here.
+
+Durations are written as on the command line (``7d``, ``30m``), schedules as 5-field
+cron lines, clock times as ``21:00``.
+"""
+
+import os
+import re
+from datetime import time, timedelta
+from typing import Annotated, Any
+
+import msgspec
+
+from coffeechat.events.errors import UserError
+
+
+class Duration:
+    """A length of time as the user wrote it (``7d``) and as a ``timedelta``."""
+
+    __slots__ = ("delta", "text")
+
+    def __init__(self, text: str) -> None:
+        from coffeechat.events.when import parse_duration
+
+        try:
+            self.delta: timedelta = parse_duration(text)
+        except UserError as error:
+            raise ValueError(str(error)) from None
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"Duration({self.text!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Duration) and other.delta == self.delta
+
+    def __hash__(self) -> int:
+        return hash(self.delta)
+
+
+class Cron:
+    """A 5-field cron line (``0 9 * * TUE,WED``), checked when read."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        from coffeechat.plugins.schedules import is_valid
+
+        if not isinstance(text, str) or not is_valid(text):
+            raise ValueError(f"invalid cron {text!r}: five fields, e.g. '0 9 * * TUE'")
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"Cron({self.text!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Cron) and other.text == self.text
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+
+_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+class ClockTime:
+    """A time of day (``21:00``)."""
+
+    __slots__ = ("text", "time")
+
+    def __init__(self, text: str) -> None:
+        match = _CLOCK.match(text) if isinstance(text, str) else None
+        if match is None:
+            raise ValueError(f"can't read {text!r} as a time of day: use HH:MM, e.g. 21:00")
+        self.time = time(int(match.group(1)), int(match.group(2)))
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"ClockTime({self.text!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ClockTime) and other.time == self.time
+
+    def __hash__(self) -> int:
+        return hash(self.time)
+
+
+_CUSTOM_TYPES: dict[type, Any] = {Duration: Duration, Cron: Cron, ClockTime: ClockTime}
+
+
+def _decode_custom(kind: type, value: Any) -> Any:
+    if kind in _CUSTOM_TYPES:
+        if not isinstance(value, str):
+            raise ValueError(f"expected a string, got {type(value).__name__}")
+        return _CUSTOM_TYPES[kind](value)
+    raise NotImplementedError(kind)
+
+
+def _encode_custom(value: Any) -> Any:
+    if isinstance(value, Duration | Cron | ClockTime):
+        return value.text
+    raise NotImplementedError(type(value))
+
+
+class PlaybookSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The numbers of the playbook (``[playbook]``); each rule reads its own."""
+
+    send_window: Cron = Cron("0 9 * * TUE,WED")
+    nudge_after: Duration = Duration("7d")
+    max_nudges: Annotated[int, msgspec.Meta(ge=0, le=10)] = 2
+    prep_before: Duration = Duration("1d")
+    on_time_before: Duration = Duration("30m")
+    on_time_before_in_person: Duration = Duration("60m")
+    thank_you_after: Duration = Duration("2h")
+    thank_you_repeat: Duration = Duration("12h")
+    follow_up_after: Duration = Duration("7d")
+    keep_in_touch: Duration = Duration("90d")
+    digest: Cron = Cron("0 8 * * TUE")
+    did_it_happen_after: Duration = Duration("2h")
+
+
+class QuietHours(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """When non-urgent notifications wait (``[quiet_hours]``), in your time zone."""
+
+    enabled: bool = True
+    start: ClockTime = ClockTime("21:00")
+    end: ClockTime = ClockTime("08:00")
+
+
+class Settings:
+    """The validated settings: the core values and every declared section."""
+
+    def __init__(self, sections: dict[str, Any], timezone: str | None, source: str | None) -> None:
+        self.sections = sections
+        self.timezone = timezone
+        self.source = source
+
+    @property
+    def playbook(self) -> PlaybookSettings:
+        """The ``[playbook]`` section."""
+        section: PlaybookSettings = self.sections["playbook"]
+        return section
+
+    @property
+    def quiet_hours(self) -> QuietHours:
+        """The ``[quiet_hours]`` section."""
+        section: QuietHours = self.sections["quiet_hours"]
+        return section
+
+    def section(self, name: str) -> Any:
+        """Return the section a plugin declared under ``name``; KeyError if none did."""
+        return self.sections[name]
+
+    def to_builtins(self) -> dict[str, Any]:
+        """Return every section as plain values (for ``doctor`` and ``--json``)."""
+        shown = {
+            name: msgspec.to_builtins(value, enc_hook=_encode_custom)
+            for name, value in self.sections.items()
+        }
+        return {"timezone": self.timezone, **shown}
+
+
+CORE_KEYS = ("timezone", "channels")
+
+
+def load_settings(
+    path: str, declared: dict[str, type], warnings: list[str] | None = None
+) -> Settings:
+    """Read ``config.toml`` at ``path`` (missing: all defaults) against the declared sections.
+
+    ``declared`` maps section names to their ``msgspec.Struct`` types. Raise UserError
+    naming the file and the path inside it for any invalid value; append a line to
+    ``warnings`` for each section nobody declared.
+    """
+    name = os.path.basename(path)
+    try:
+        with open(path, "rb") as file:
+            raw: Any = msgspec.toml.decode(file.read())
+    except FileNotFoundError:
+        raw = {}
+    except msgspec.DecodeError as error:
+        raise UserError(f"{name}: {error}") from None
+    sections: dict[str, Any] = {}
+    for section, kind in declared.items():
+        try:
+            sections[section] = msgspec.convert(raw.get(section, {}), kind, dec_hook=_decode_custom)
+        except msgspec.ValidationError as error:
+            raise UserError(f"{name}: {_located(str(error), section)}") from None
+    timezone = raw.get("timezone")
+    if timezone is not None:
+        from coffeechat.events.zones import zone_named
+
+        if not isinstance(timezone, str):
+            raise UserError(f"{name}: at '$.timezone': expected an IANA zone name")
+        try:
+            zone_named(timezone)
+        except UserError as error:
+            raise UserError(f"{name}: at '$.timezone': {error}") from None
+    for key in raw:
+        if key not in declared and key not in CORE_KEYS and warnings is not None:
+            warnings.append(f"{name}: section [{key}] is not used by any installed plugin")
+    return Settings(sections, timezone, path)
+
+
+def _located(message: str, section: str) -> str:
+    """Turn msgspec's ``… - at `$.field``` into ``at '$.section.field': …``."""
+    text, _, where = message.rpartition(" - at `")
+    if not text:
+        return f"at '$.{section}': {message}"
+    path = where.rstrip("`")
+    return f"at '$.{section}{path[1:]}': {text}"
