@@ -13,7 +13,7 @@ daemon's delivery ledger refer to.
 
 import hashlib
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import msgspec
@@ -77,19 +77,24 @@ def make_reminder(
     recurring: bool = False,
     expires: datetime | None = None,
 ) -> Reminder:
-    """Return a reminder with its stable id (see :func:`reminder_id`)."""
+    """Return a reminder with its stable id (see :func:`reminder_id`).
+
+    Instants are kept in UTC: Python never finds an ambiguous local time (the repeated
+    hour of a DST fall-back) equal to the same instant in another zone, and ``done``
+    compares occurrences with the UTC instants read from the log.
+    """
     causes = list(because)
     return Reminder(
         id=reminder_id(kind, contact, causes, key),
         kind=kind,
         contact=contact,
-        due=due,
+        due=due.astimezone(UTC),
         message=message,
         priority=priority,
         because=causes,
-        occurrence=occurrence,
+        occurrence=occurrence.astimezone(UTC) if occurrence is not None else None,
         recurring=recurring,
-        expires=expires,
+        expires=expires.astimezone(UTC) if expires is not None else None,
     )
 
 

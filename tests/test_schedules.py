@@ -188,7 +188,9 @@ def test_next_in_window_with_invalid_expression_raises_value_error() -> None:
 
 def test_fires_between_with_paris_spring_forward_gap_fires_once_shifted_by_gap() -> None:
     # 2027-03-28: 02:00+01:00 jumps to 03:00+02:00; 02:30 does not exist that night.
-    fires = fires_between("30 2 * * *", at(PARIS, 2027, 3, 27, 12), at(PARIS, 2027, 3, 28, 12), PARIS)
+    fires = fires_between(
+        "30 2 * * *", at(PARIS, 2027, 3, 27, 12), at(PARIS, 2027, 3, 28, 12), PARIS
+    )
     assert instants(fires) == [utc(2027, 3, 28, 1, 30)]
     assert_instant(fires[0], at(PARIS, 2027, 3, 28, 3, 30), PARIS)
     assert fires[0].utcoffset() == timedelta(hours=2)
@@ -225,15 +227,16 @@ def test_fires_between_with_daily_0900_across_spring_forward_keeps_0900_local() 
         datetime(2027, 3, 27, 9),
         datetime(2027, 3, 28, 9),
     ]
-    assert instants(fires) == [utc(2027, 3, 27, 8), utc(2027, 3, 28, 7)]
-    assert fires[1] - fires[0] == timedelta(hours=23) or (
-        fires[1].astimezone(UTC) - fires[0].astimezone(UTC) == timedelta(hours=23)
-    )
+    first, second = instants(fires)
+    assert (first, second) == (utc(2027, 3, 27, 8), utc(2027, 3, 28, 7))
+    assert second - first == timedelta(hours=23)
 
 
 def test_fires_between_with_hourly_over_spring_forward_fires_0200_as_0300_once() -> None:
     # The missing 02:00 becomes 03:00, the very instant 03:00 fires anyway: one fire.
-    fires = fires_between("0 * * * *", at(PARIS, 2027, 3, 27, 23, 30), at(PARIS, 2027, 3, 28, 4, 30), PARIS)
+    fires = fires_between(
+        "0 * * * *", at(PARIS, 2027, 3, 27, 23, 30), at(PARIS, 2027, 3, 28, 4, 30), PARIS
+    )
     assert instants(fires) == [
         utc(2027, 3, 27, 23),  # 00:00+01:00
         utc(2027, 3, 28, 0),  # 01:00+01:00
@@ -271,23 +274,22 @@ def test_fires_between_with_half_hour_gap_orders_shifted_after_real_wall_time() 
 @pytest.mark.parametrize(
     ("after", "expected"),
     [
-        pytest.param((2, 0), (2, 35), id="before-both"),
-        pytest.param((2, 35), (2, 50), id="at-real-wall-time"),
-        pytest.param((2, 40), (2, 50), id="between"),
+        pytest.param(at(LORD_HOWE, 2026, 10, 4, 1, 59), (2, 35), id="before-the-gap"),
+        pytest.param(at(LORD_HOWE, 2026, 10, 4, 2, 30), (2, 35), id="end-of-the-gap"),
+        pytest.param(at(LORD_HOWE, 2026, 10, 4, 2, 35), (2, 50), id="at-real-wall-time"),
+        pytest.param(at(LORD_HOWE, 2026, 10, 4, 2, 40), (2, 50), id="between"),
     ],
 )
 def test_next_fire_with_half_hour_gap_returns_earliest_instant_not_first_wall_time(
-    after: tuple[int, int], expected: tuple[int, int]
+    after: datetime, expected: tuple[int, int]
 ) -> None:
-    # 02:00 after the jump is 02:30+11:00; (2, 0) here is 01:30+10:30 in real time… so use
-    # the instant just before the gap for "before-both".
-    start = (
-        at(LORD_HOWE, 2026, 10, 4, 1, 59)
-        if after == (2, 0)
-        else at(LORD_HOWE, 2026, 10, 4, *after)
-    )
-    result = next_fire("20,35 2 * * *", start, LORD_HOWE)
+    result = next_fire("20,35 2 * * *", after, LORD_HOWE)
     assert_instant(result, at(LORD_HOWE, 2026, 10, 4, *expected), LORD_HOWE)
+
+
+def test_next_fire_with_half_hour_gap_after_both_returns_next_day() -> None:
+    result = next_fire("20,35 2 * * *", at(LORD_HOWE, 2026, 10, 4, 2, 50), LORD_HOWE)
+    assert_instant(result, at(LORD_HOWE, 2026, 10, 5, 2, 20), LORD_HOWE)
 
 
 # --- fall back: a repeated hour -------------------------------------------------------------------
@@ -377,12 +379,16 @@ def test_next_fire_with_first_pass_of_repeated_hour_returns_first_instant() -> N
 
 
 def test_next_fire_with_hourly_in_second_pass_returns_0300_winter_time() -> None:
-    after = at(PARIS, 2026, 10, 25, 2, 0, fold=1)  # the second 02:00 does not fire
-    result = next_fire("0 * * * *", after - timedelta(minutes=1), PARIS)
-    # `after - 1 minute` on a shared-tzinfo datetime is wall arithmetic: 01:59+02:00.
-    assert result.astimezone(UTC) == utc(2026, 10, 25, 0, 0)
-    result = next_fire("0 * * * *", after.astimezone(UTC) - timedelta(minutes=1), PARIS)
+    # 01:59+01:00 (second pass): the second 02:00 does not fire, 03:00+01:00 is next.
+    result = next_fire("0 * * * *", at(PARIS, 2026, 10, 25, 2, 30, fold=1), PARIS)
     assert result.astimezone(UTC) == utc(2026, 10, 25, 2, 0)
+    assert result.utcoffset() == timedelta(hours=1)
+
+
+def test_next_fire_with_hourly_before_repeated_hour_returns_first_0200() -> None:
+    result = next_fire("0 * * * *", at(PARIS, 2026, 10, 25, 1, 59), PARIS)
+    assert result.astimezone(UTC) == utc(2026, 10, 25, 0, 0)
+    assert result.utcoffset() == timedelta(hours=2)
 
 
 # --- previous_fire ----------------------------------------------------------------------------
@@ -591,9 +597,7 @@ def test_validate_with_extra_spaces_returns_normalised_expression() -> None:
 
 
 @pytest.mark.parametrize(("expression", "reason"), INVALID)
-def test_next_fire_with_invalid_expression_raises_value_error(
-    expression: str, reason: str
-) -> None:
+def test_next_fire_with_invalid_expression_raises_value_error(expression: str, reason: str) -> None:
     with pytest.raises(ValueError, match=reason):
         next_fire(expression, utc(2026, 1, 1, 0), PARIS)
 
@@ -668,7 +672,9 @@ def oracle(expression: str, start: datetime, end: datetime, zone: ZoneInfo) -> l
 
 def utc_instants(low: datetime, high: datetime) -> st.SearchStrategy[datetime]:
     """Return a strategy of aware UTC instants between two naive UTC times."""
-    return st.datetimes(min_value=low, max_value=high).map(lambda moment: moment.replace(tzinfo=UTC))
+    return st.datetimes(min_value=low, max_value=high).map(
+        lambda moment: moment.replace(tzinfo=UTC)
+    )
 
 
 def transitions() -> list[datetime]:
@@ -721,7 +727,9 @@ def test_next_fire_with_any_instant_returns_later_matching_wall_time(
     assert previous is not None
     assert previous.astimezone(UTC) <= after
     assert next_fire(expression, previous, zone).astimezone(UTC) == result.astimezone(UTC)
-    assert previous_fire(expression, result, zone) == result
+    again = previous_fire(expression, result, zone)
+    assert again is not None
+    assert again.astimezone(UTC) == result.astimezone(UTC)
 
 
 @settings(max_examples=150, deadline=None)

@@ -2,7 +2,7 @@
 this week and what is waiting on you."""
 
 from collections import Counter
-from datetime import datetime
+from datetime import UTC, datetime
 
 from coffeechat.events.projection import State
 from coffeechat.plugins import hookimpl
@@ -23,7 +23,7 @@ def coffeechat_reminders(state: State, now: datetime, settings: Settings) -> lis
     since = min(contact.added.at for contact in contacts)
     done = set(state.done.get(_digest_id(), ()))
     occurrence = previous_fire(cron, now, zone)
-    if occurrence is None or occurrence < since or occurrence in done:
+    if occurrence is None or occurrence < since or occurrence.astimezone(UTC) in done:
         occurrence = next_fire(cron, max(now, since), zone)
     stages = Counter(stage(contact, now, settings) for contact in contacts)
     planned = [contact.name for contact in contacts if stage(contact, now, settings) == "planned"]

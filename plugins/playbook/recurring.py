@@ -1,6 +1,6 @@
 """Your own recurring reminders (``coffeechat every CRON TEXT``), in their zone."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from coffeechat.events.projection import State
 from coffeechat.events.zones import zone_named
@@ -23,7 +23,7 @@ def coffeechat_reminders(state: State, now: datetime, settings: Settings) -> lis
         probe = make_reminder("recurring", recurring.contact, now, "", because=[recurring.id])
         done = set(state.done.get(probe.id, ()))
         occurrence = previous_fire(recurring.cron, now, zone)
-        if occurrence is None or occurrence < recurring.since or occurrence in done:
+        if occurrence is None or occurrence < recurring.since or occurrence.astimezone(UTC) in done:
             occurrence = next_fire(recurring.cron, max(now, recurring.since), zone)
         reminders.append(
             make_reminder(
