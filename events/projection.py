@@ -247,7 +247,9 @@ def _on_held(state: State, event: m.MeetingHeld) -> None:
         return
     booked = contact.meeting
     consumed = booked is not None and booked.booked.at <= event.at
-    ends = booked.starts + timedelta(minutes=booked.minutes) if consumed and booked else event.at
+    # The booked end, unless the meeting was held before its booked start (moved earlier).
+    on_time = consumed and booked is not None and event.at >= booked.starts
+    ends = booked.starts + timedelta(minutes=booked.minutes) if on_time and booked else event.at
     contact.held.append(
         HeldMeeting(event.at, event.id, ends, event.fit, event.learned, event.asked, event.notes)
     )

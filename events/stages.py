@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from coffeechat.events.projection import Contact, Step
+from coffeechat.events.projection import Contact
 
 STAGES = (
     "new",
@@ -51,26 +51,26 @@ def stage_of(
     """
     if contact.archived is not None:
         return "archived"
-    candidates: list[tuple[Step, str]] = []
-    if contact.planned:
-        candidates.append((contact.planned, "planned"))
-    if contact.reached:
-        candidates.append((contact.reached, "reached"))
-    if contact.replied:
-        candidates.append((contact.replied, "declined" if contact.declined else "replied"))
-    if contact.meeting:
-        candidates.append((contact.meeting.moved or contact.meeting.booked, "scheduled"))
-    if contact.met:
-        candidates.append((contact.met, "met"))
-        if contact.thanked and contact.thanked.at >= contact.met.at:
-            candidates.append((contact.thanked, "thanked"))
-            if contact.touched and contact.touched.at >= contact.thanked.at:
-                candidates.append((contact.touched, "in-touch"))
-    if not candidates:
-        return "new"
-    # max() keeps the first of equal keys; the list runs in journey order, so reverse it
-    # to let the further step win a tie.
-    _, stage = max(reversed(candidates), key=lambda candidate: candidate[0].at)
+    meeting = contact.meeting
+    met, thanked = contact.met, contact.thanked
+    if thanked is not None and (met is None or thanked.at < met.at):
+        thanked = None  # a thank-you counts only after a meeting
+    touched = contact.touched
+    if touched is not None and (thanked is None or touched.at < thanked.at):
+        touched = None  # in touch only after the thank-you
+    steps = (
+        (contact.planned, "planned"),
+        (contact.reached, "reached"),
+        (contact.replied, "declined" if contact.declined else "replied"),
+        ((meeting.moved or meeting.booked) if meeting is not None else None, "scheduled"),
+        (met, "met"),
+        (thanked, "thanked"),
+        (touched, "in-touch"),
+    )
+    stage, latest = "new", None
+    for step, name in steps:  # in journey order: on a tie, the further step wins
+        if step is not None and (latest is None or step.at >= latest):
+            stage, latest = name, step.at
     if stage == "reached":
         replied = contact.replied.at if contact.replied is not None else None
         first = min(o.at for o in contact.outreaches if replied is None or o.at > replied)

@@ -1,7 +1,7 @@
 """What the playbook rules share: zones, the contacts still tracked, friendly dates."""
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from coffeechat.events.projection import Contact, Outreach, State
@@ -48,6 +48,16 @@ def stage(contact: Contact, now: datetime, settings: Settings) -> str:
         nudge_after=settings.playbook.nudge_after.delta,
         max_nudges=settings.playbook.max_nudges,
     )
+
+
+def shift(instant: datetime, delta: timedelta, zone: ZoneInfo) -> datetime:
+    """Return ``instant`` moved by ``delta``: whole days on the wall clock of ``zone``
+    (a day before Sunday 15:00 is Saturday 15:00, DST or not), hours and minutes in
+    real time (2 h after a meeting is 2 h after it)."""
+    if delta % timedelta(days=1):
+        return instant + delta
+    moved = instant.astimezone(zone) + delta  # aware arithmetic keeps the wall clock
+    return moved.astimezone(UTC).astimezone(zone)  # a wall time in a DST gap moves forward
 
 
 def day(instant: datetime, zone: ZoneInfo) -> str:

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from coffeechat.events.projection import State
 from coffeechat.plugins import hookimpl
-from coffeechat.plugins.playbook.common import day, tracked, user_zone
+from coffeechat.plugins.playbook.common import day, shift, tracked, user_zone
 from coffeechat.plugins.reminders import Reminder, make_reminder
 from coffeechat.plugins.settings import Settings
 
@@ -35,7 +35,7 @@ def coffeechat_reminders(state: State, now: datetime, settings: Settings) -> lis
                     make_reminder(
                         "follow-up",
                         contact.handle,
-                        asked.at + playbook.follow_up_after.delta,
+                        shift(asked.at, playbook.follow_up_after.delta, zone),
                         f"On {day(asked.at, zone)} you asked {contact.name} for "
                         f"{asked.asked}. Nothing yet: follow up, kindly.",
                         because=[asked.event],

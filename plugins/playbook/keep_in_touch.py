@@ -5,7 +5,7 @@ from datetime import datetime
 
 from coffeechat.events.projection import State, Step
 from coffeechat.plugins import hookimpl
-from coffeechat.plugins.playbook.common import contact_zone, day, stage, tracked
+from coffeechat.plugins.playbook.common import contact_zone, day, shift, stage, tracked
 from coffeechat.plugins.reminders import Reminder, make_reminder
 from coffeechat.plugins.schedules import next_fire
 from coffeechat.plugins.settings import Duration, Settings
@@ -21,11 +21,13 @@ def coffeechat_reminders(state: State, now: datetime, settings: Settings) -> lis
         steps: list[Step] = [s for s in (contact.met, contact.thanked, contact.touched) if s]
         last = max(steps, key=lambda step: step.at)
         zone = contact_zone(contact, settings)
-        cadence = contact.cadence or settings.playbook.keep_in_touch.text
-        try:
-            due = last.at + Duration(cadence).delta
-        except ValueError:
-            due = next_fire(cadence, last.at, zone)
+        if not contact.cadence:
+            due = shift(last.at, settings.playbook.keep_in_touch.delta, zone)
+        else:
+            try:
+                due = shift(last.at, Duration(contact.cadence).delta, zone)
+            except ValueError:
+                due = next_fire(contact.cadence, last.at, zone)
         reminders.append(
             make_reminder(
                 "keep-in-touch",

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from coffeechat.events.projection import State
 from coffeechat.plugins import hookimpl
-from coffeechat.plugins.playbook.common import clock, tracked, user_zone
+from coffeechat.plugins.playbook.common import clock, shift, tracked, user_zone
 from coffeechat.plugins.reminders import Reminder, make_reminder
 from coffeechat.plugins.settings import Settings
 
@@ -39,7 +39,7 @@ def coffeechat_reminders(state: State, now: datetime, settings: Settings) -> lis
             make_reminder(
                 "prep",
                 contact.handle,
-                meeting.starts - playbook.prep_before.delta,
+                shift(meeting.starts, -playbook.prep_before.delta, zone),
                 f"Prepare for {contact.name} ({when}): look them up, read their LinkedIn "
                 f"profile and recent work.{ask} What is your ask? An introduction to "
                 "someone they know is a good one.",

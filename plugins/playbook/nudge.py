@@ -2,16 +2,17 @@
 
 ``nudge_after`` (7 days) after the first unanswered outreach, nudge number 1 is due at
 the next send window; number 2 another ``nudge_after`` later; after ``max_nudges``
-(2) the contact is ``no-reply`` and a last, low-priority reminder says so kindly. A
-follow-up recorded with ``reach`` counts as a nudge sent, and so does ``done`` on a
-nudge; a reply cancels them all.
+(2), once every nudge has had its time, the contact is ``no-reply`` and a last,
+low-priority reminder says so kindly (nudges not sent by then are moot). A follow-up
+recorded with ``reach`` counts as a nudge sent, and so does ``done`` on a nudge; a reply
+cancels them all. Day-long durations count on the wall clock of the contact's zone.
 """
 
 from datetime import datetime
 
 from coffeechat.events.projection import State
 from coffeechat.plugins import hookimpl
-from coffeechat.plugins.playbook.common import contact_zone, day, stage, tracked, unanswered
+from coffeechat.plugins.playbook.common import contact_zone, day, shift, stage, tracked, unanswered
 from coffeechat.plugins.reminders import Reminder, make_reminder, reminder_id
 from coffeechat.plugins.schedules import next_in_window
 from coffeechat.plugins.settings import Settings
@@ -31,36 +32,43 @@ def coffeechat_reminders(state: State, now: datetime, settings: Settings) -> lis
         first, because = run[0], [outreach.event for outreach in run]
         zone = contact_zone(contact, settings)
         sent = len(run) - 1
-        for number in range(1, playbook.max_nudges + 1):
-            key = str(number)
-            if number <= sent or reminder_id("nudge", contact.handle, because, key) in state.done:
-                continue
+        closing = shift(first.at, (playbook.max_nudges + 1) * playbook.nudge_after.delta, zone)
+        pending = [
+            number
+            for number in range(1, playbook.max_nudges + 1)
+            if number > sent
+            and reminder_id("nudge", contact.handle, because, str(number)) not in state.done
+        ]
+        if pending and now < closing:  # once every nudge has had its time, they are moot
+            number = pending[0]
             due = next_in_window(
-                first.at + number * playbook.nudge_after.delta, playbook.send_window.text, zone
+                shift(first.at, number * playbook.nudge_after.delta, zone),
+                playbook.send_window.text,
+                zone,
             )
             message = (
                 f"No reply from {contact.name} since {day(first.at, zone)}: send a short, "
                 f"friendly nudge ({number} of {playbook.max_nudges})."
             )
             reminders.append(
-                make_reminder("nudge", contact.handle, due, message, because=because, key=key)
-            )
-            break
-        else:
-            due = first.at + (playbook.max_nudges + 1) * playbook.nudge_after.delta
-            message = (
-                f"No reply from {contact.name}. Don't take it personally: people get busy. "
-                "Archive them, or try again another way in a few months."
-            )
-            reminders.append(
                 make_reminder(
-                    "nudge",
-                    contact.handle,
-                    due,
-                    message,
-                    because=because,
-                    key="closing",
-                    priority="low",
+                    "nudge", contact.handle, due, message, because=because, key=str(number)
                 )
             )
+            continue
+        message = (
+            f"No reply from {contact.name}. Don't take it personally: people get busy. "
+            "Archive them, or try again another way in a few months."
+        )
+        reminders.append(
+            make_reminder(
+                "nudge",
+                contact.handle,
+                closing,
+                message,
+                because=because,
+                key="closing",
+                priority="low",
+            )
+        )
     return reminders
