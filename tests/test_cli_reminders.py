@@ -164,3 +164,15 @@ def test_insights_count_the_funnel_and_group_lessons_by_role(cli: Runner, met_ad
     assert role["average_fit"] == 4 and role["lessons"][0]["learned"] == "writing matters"
     human = ok(cli("insights")).stdout
     assert "funnel" in human and "writing matters" in human
+
+
+def test_ls_and_show_with_reminders_give_the_next_one(cli: Runner, met_ada: None):
+    ok(cli("add", "Alan Turing"))
+    everything = agenda(cli, "--days", "400")["reminders"]
+    ada_first = next(r for r in everything if r["contact"] == "ada-lovelace")
+    listed = {row["handle"]: row for row in ok(cli("ls", "--json")).json()}
+    assert listed["ada-lovelace"]["next_due"] == ada_first["due"]
+    assert listed["alan-turing"]["next_due"] is None  # nothing planned with Alan yet
+    shown = ok(cli("show", "ada", "--json")).json()
+    assert shown["next"]["id"] == ada_first["id"] and shown["next"]["kind"] == ada_first["kind"]
+    assert ada_first["id"] in ok(cli("show", "ada")).stdout

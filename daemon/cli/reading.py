@@ -33,9 +33,28 @@ def state_at(app: App, at: str | None) -> tuple[State, datetime]:
     return state, instant
 
 
-def next_reminder(contact: Contact, state: State, now: datetime) -> dict[str, Any] | None:
-    """Return the contact's next reminder (none until the reminder rules are installed)."""
-    return None
+class Outlook:
+    """Each contact's stage and next reminder, under the rules and settings of the home."""
+
+    def __init__(self, app: App, state: State, now: datetime) -> None:
+        from coffeechat.daemon.cli.reminding import Rules, reminder_json
+
+        rules = Rules(app)
+        self.now = now
+        self.playbook = rules.settings.playbook
+        self.next: dict[str, dict[str, Any]] = {}
+        for reminder in rules.reminders(state, now):  # sorted by due time
+            if reminder.contact is not None and reminder.contact not in self.next:
+                self.next[reminder.contact] = reminder_json(reminder, app)
+
+    def stage(self, contact: Contact) -> str:
+        """Return the contact's stage under the configured nudge settings."""
+        return stage_of(
+            contact,
+            self.now,
+            nudge_after=self.playbook.nudge_after.delta,
+            max_nudges=self.playbook.max_nudges,
+        )
 
 
 # --- ls --------------------------------------------------------------------------------------
@@ -49,14 +68,15 @@ def _configure_ls(parser: argparse.ArgumentParser) -> None:
 
 def _run_ls(app: App, args: argparse.Namespace) -> None:
     state, now = state_at(app, args.at)
+    outlook = Outlook(app, state, now)
     rows = []
     for contact in sorted(state.contacts.values(), key=lambda c: c.name.casefold()):
-        stage = stage_of(contact, now)
+        stage = outlook.stage(contact)
         if args.stage is not None and stage != args.stage:
             continue
         if args.stage is None and stage == "archived" and not args.all:
             continue
-        upcoming = next_reminder(contact, state, now)
+        upcoming = outlook.next.get(contact.handle)
         rows.append((contact, stage, upcoming))
     if app.json:
         app.print_json(
@@ -107,13 +127,14 @@ def _configure_show(parser: argparse.ArgumentParser) -> None:
 def _run_show(app: App, args: argparse.Namespace) -> None:
     state, now = state_at(app, args.at)
     contact = _resolve_in(app, state, args.contact)
-    stage = stage_of(contact, now)
+    outlook = Outlook(app, state, now)
+    stage = outlook.stage(contact)
     timeline = [
         event
         for event in events_about(app.home.log_dir, contact.handle, state.retracted)
         if event.at <= now or args.at is None
     ]
-    upcoming = next_reminder(contact, state, now)
+    upcoming = outlook.next.get(contact.handle)
     if app.json:
         profile = {field: getattr(contact, field) for field in PROFILE_FIELDS}
         app.print_json(
@@ -137,7 +158,13 @@ def _run_show(app: App, args: argparse.Namespace) -> None:
         app.out(f"  introduced you to: {', '.join(contact.introduced)}")
     if contact.meeting is not None:
         app.out(f"  meeting: {moment(contact.meeting.starts, app.zone, now)}")
-    app.out(f"  next: {upcoming['message'] if upcoming else '-'}")
+    if upcoming:
+        app.out(
+            f"  next: {moment(datetime.fromisoformat(upcoming['due']), app.zone, now)}  "
+            f"{upcoming['message']}  [{upcoming['id']}]"
+        )
+    else:
+        app.out("  next: -")
     app.out("")
     for event in timeline:
         app.out(f"  {moment(event.at, app.zone, now)}  {describe(event, state, app.zone)}")
