@@ -24,7 +24,6 @@ import os
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from itertools import chain
-from pathlib import Path
 from typing import Literal
 
 import msgspec
@@ -48,7 +47,7 @@ class LogProblem(msgspec.Struct, frozen=True):
     does not know; not damage).
     """
 
-    path: Path
+    path: str
     line: int
     kind: ProblemKind
     reason: str
@@ -75,7 +74,7 @@ class SegmentData(msgspec.Struct):
     for reads that start past the beginning; it is counted only if a problem needs it).
     """
 
-    path: Path
+    path: str
     start: int
     data: bytes
     torn: bytes
@@ -95,17 +94,19 @@ class SegmentData(msgspec.Struct):
         return self.first_line + index
 
 
-def segment_paths(folder: Path) -> list[Path]:
-    """Return the segments of a log folder in a deterministic order (by name)."""
+def segment_paths(folder: str | os.PathLike[str]) -> list[str]:
+    """Return the paths of the segments of a log folder in a deterministic order (by name)."""
+    folder = os.fspath(folder)
     try:
         names = sorted(entry.name for entry in os.scandir(folder) if entry.is_file())
     except FileNotFoundError:
         return []
-    return [folder / name for name in names if name.endswith(SEGMENT_SUFFIX)]
+    return [os.path.join(folder, name) for name in names if name.endswith(SEGMENT_SUFFIX)]
 
 
-def read_segment(path: Path, start: int = 0) -> SegmentData:
+def read_segment(path: str | os.PathLike[str], start: int = 0) -> SegmentData:
     """Read one segment from ``start``; split off an incomplete last line."""
+    path = os.fspath(path)
     with open(path, "rb") as file:
         inode = os.fstat(file.fileno()).st_ino
         if start:
@@ -116,13 +117,15 @@ def read_segment(path: Path, start: int = 0) -> SegmentData:
     return SegmentData(path, start, data[:complete], data[complete:], first_line, inode)
 
 
-def read_segments(folder: Path, offsets: dict[str, int] | None = None) -> list[SegmentData]:
+def read_segments(
+    folder: str | os.PathLike[str], offsets: dict[str, int] | None = None
+) -> list[SegmentData]:
     """Read every segment of ``folder``, each from its offset in ``offsets`` (by file name)."""
     offsets = offsets or {}
     segments = []
     for path in segment_paths(folder):
         try:
-            segments.append(read_segment(path, offsets.get(path.name, 0)))
+            segments.append(read_segment(path, offsets.get(os.path.basename(path), 0)))
         except FileNotFoundError:  # renamed away by a sync tool between listing and reading
             continue
     return segments
@@ -253,10 +256,10 @@ class Appended(msgspec.Struct, frozen=True):
 class EventLog:
     """The log folder as one device sees it: it writes its own segment and reads them all."""
 
-    def __init__(self, folder: Path, device: str) -> None:
-        self.folder = folder
+    def __init__(self, folder: str | os.PathLike[str], device: str) -> None:
+        self.folder = os.fspath(folder)
         self.device = device
-        self.segment = folder / f"{device}{SEGMENT_SUFFIX}"
+        self.segment = os.path.join(self.folder, f"{device}{SEGMENT_SUFFIX}")
 
     def append(self, events: Sequence[Event]) -> Appended | None:
         """Append a batch of events durably: one write, under the lock, then fsync.
@@ -268,7 +271,7 @@ class EventLog:
         if not events:
             return None
         payload = encode_lines(list(events))
-        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.makedirs(self.folder, mode=0o700, exist_ok=True)
         with _locked_segment(self.segment) as (descriptor, created):
             _quarantine_torn_tail(self.segment, descriptor)
             status = os.fstat(descriptor)
@@ -277,7 +280,8 @@ class EventLog:
         if created:
             _fsync_folder(self.folder)
         start = status.st_size
-        return Appended(self.segment.name, status.st_ino, start, start + len(payload))
+        name = os.path.basename(self.segment)
+        return Appended(name, status.st_ino, start, start + len(payload))
 
 
 class _locked_segment:
@@ -289,7 +293,7 @@ class _locked_segment:
     start again if not.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: str) -> None:
         self.path = path
         self.descriptor = -1
 
@@ -326,7 +330,7 @@ def _write_all(descriptor: int, payload: bytes) -> None:
         view = view[written:]
 
 
-def _fsync_folder(folder: Path) -> None:
+def _fsync_folder(folder: str) -> None:
     descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(descriptor)
@@ -334,14 +338,14 @@ def _fsync_folder(folder: Path) -> None:
         os.close(descriptor)
 
 
-def quarantine_path(segment: Path) -> Path:
-    """Return the quarantine file beside a segment, where damaged lines are kept."""
-    return segment.with_name(segment.name + QUARANTINE_SUFFIX)
+def quarantine_path(segment: str | os.PathLike[str]) -> str:
+    """Return the path of the quarantine file beside a segment, where damaged lines are kept."""
+    return os.fspath(segment) + QUARANTINE_SUFFIX
 
 
-def _append_to_quarantine(segment: Path, lines: list[bytes]) -> None:
+def _append_to_quarantine(segment: str, lines: list[bytes]) -> None:
     target = quarantine_path(segment)
-    created = not target.exists()
+    created = not os.path.exists(target)
     descriptor = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         _write_all(
@@ -351,10 +355,10 @@ def _append_to_quarantine(segment: Path, lines: list[bytes]) -> None:
     finally:
         os.close(descriptor)
     if created:
-        _fsync_folder(segment.parent)
+        _fsync_folder(os.path.dirname(segment))
 
 
-def _quarantine_torn_tail(segment: Path, descriptor: int) -> None:
+def _quarantine_torn_tail(segment: str, descriptor: int) -> None:
     """Under the lock: move an interrupted last write to the quarantine file.
 
     That is a last line without its newline, or one that is not even JSON. A complete
@@ -386,7 +390,7 @@ def _quarantine_torn_tail(segment: Path, descriptor: int) -> None:
 # --- fsck ----------------------------------------------------------------------------------
 
 
-def check(folder: Path) -> list[LogProblem]:
+def check(folder: str | os.PathLike[str]) -> list[LogProblem]:
     """Read every segment of ``folder`` and return every line that is not a readable event."""
     problems: list[LogProblem] = []
     for segment in read_segments(folder):
@@ -395,13 +399,14 @@ def check(folder: Path) -> list[LogProblem]:
     return problems
 
 
-def repair(folder: Path) -> list[LogProblem]:
+def repair(folder: str | os.PathLike[str]) -> list[LogProblem]:
     """Move every damaged line of every segment to its quarantine file; return what moved.
 
     Each segment is rewritten under its lock as a new file renamed over the old one,
     holding exactly its good lines in their order; events of unknown types stay. The
     damaged lines are fsynced into the quarantine file before the segment is replaced.
     """
+    folder = os.fspath(folder)
     moved: list[LogProblem] = []
     for path in segment_paths(folder):
         with _locked_segment(path):
@@ -418,7 +423,7 @@ def repair(folder: Path) -> list[LogProblem]:
             keep = [line + b"\n" for number, line in enumerate(lines, 1) if number not in damaged]
             bad = [lines[number - 1] for number in sorted(damaged)]
             _append_to_quarantine(path, bad)
-            replacement = path.with_name(f".{path.name}.repair")
+            replacement = os.path.join(folder, f".{os.path.basename(path)}.repair")
             with open(replacement, "wb", opener=_private_opener) as file:
                 file.write(b"".join(keep))
                 file.flush()

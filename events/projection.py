@@ -19,7 +19,7 @@ they say what should have been recorded in the first place.
 """
 
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -27,7 +27,7 @@ import msgspec
 from coffeechat.events import model as m
 from coffeechat.events.log import LogProblem, SegmentData, iter_segment_events, merge_segments
 
-PROJECTION_VERSION = 2  # bump whenever the state's layout changes: snapshots are rebuilt
+PROJECTION_VERSION = 3  # bump whenever the state's layout changes: snapshots are rebuilt
 PROFILE_FIELDS = (
     "email",
     "phone",
@@ -137,7 +137,8 @@ class State(msgspec.Struct, kw_only=True):
     recurring: dict[str, Recurring] = {}
     done: dict[str, list[datetime]] = {}
     snoozed: dict[str, datetime] = {}
-    delivered: dict[str, list[datetime]] = {}
+    # The delivery ledger: reminder id → occurrence (ISO, UTC) → channels that took it.
+    delivered: dict[str, dict[str, list[str]]] = {}
     retracted: set[str] = set()
     events: int = 0  # how many events were folded (those after ``as_of`` are not)
     last_recorded: datetime | None = None  # the latest ``recorded`` folded so far
@@ -297,8 +298,16 @@ def _on_snoozed(state: State, event: m.ReminderSnoozed) -> None:
     state.snoozed[event.reminder] = event.until
 
 
+def occurrence_key(occurrence: datetime) -> str:
+    """Return how the delivery ledger names one occurrence of a reminder (ISO, UTC)."""
+    return occurrence.astimezone(UTC).isoformat()
+
+
 def _on_delivered(state: State, event: m.NotificationSent) -> None:
-    state.delivered.setdefault(event.reminder, []).append(event.occurrence)
+    taken = state.delivered.setdefault(event.reminder, {}).setdefault(
+        occurrence_key(event.occurrence), []
+    )
+    taken.extend(channel for channel in event.channels if channel not in taken)
 
 
 def _ignore(state: State, event: m.Event) -> None:

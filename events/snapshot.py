@@ -11,7 +11,6 @@ always safe.
 """
 
 import os
-from pathlib import Path
 
 import msgspec
 
@@ -75,9 +74,10 @@ class CachedProjection:
     to read (and need not even build the log's decoder).
     """
 
-    def __init__(self, log_dir: Path, cache_dir: Path) -> None:
-        self.log_dir = log_dir
-        self.cache_file = cache_dir / SNAPSHOT_NAME
+    def __init__(self, log_dir: str | os.PathLike[str], cache_dir: str | os.PathLike[str]) -> None:
+        self.log_dir = os.fspath(log_dir)
+        self.cache_dir = os.fspath(cache_dir)
+        self.cache_file = os.path.join(self.cache_dir, SNAPSHOT_NAME)
         self.state: State | None = None
         self.marks: dict[str, SegmentMark] = {}
         self.problems: list[LogProblem] = []
@@ -94,7 +94,7 @@ class CachedProjection:
             tail = read_segments(self.log_dir, offsets)
             if not tail_needs_full_replay(tail) and not _arrived_late(tail, snapshot.state):
                 self.problems = [
-                    LogProblem(Path(p.path), p.line, p.kind, p.reason)  # type: ignore[arg-type]
+                    LogProblem(p.path, p.line, p.kind, p.reason)  # type: ignore[arg-type]
                     for p in snapshot.problems
                 ]
                 new_problems: list[LogProblem] = []
@@ -138,10 +138,11 @@ class CachedProjection:
 
     def _remember(self, state: State, segments: list[SegmentData]) -> None:
         self.state = state
-        self.marks = {
-            s.path.name: SegmentMark(s.path.name, s.inode, _resume_offset(s, self.problems))
-            for s in segments
-        }
+        self.marks = {}
+        for segment in segments:
+            name = os.path.basename(segment.path)
+            offset = _resume_offset(segment, self.problems)
+            self.marks[name] = SegmentMark(name, segment.inode, offset)
 
     def _save(self) -> None:
         assert self.state is not None
@@ -149,15 +150,15 @@ class CachedProjection:
             version=PROJECTION_VERSION,
             marks=list(self.marks.values()),
             problems=[
-                StoredProblem(str(p.path), p.line, p.kind, p.reason)
+                StoredProblem(p.path, p.line, p.kind, p.reason)
                 for p in self.problems
                 if p.kind != "torn"
             ],
             state=self.state,
         )
         try:
-            self.cache_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            temporary = self.cache_file.with_name(f".{self.cache_file.name}.{os.getpid()}")
+            os.makedirs(self.cache_dir, mode=0o700, exist_ok=True)
+            temporary = os.path.join(self.cache_dir, f".{SNAPSHOT_NAME}.{os.getpid()}")
             with open(temporary, "wb", opener=_private) as file:
                 file.write(_encoder.encode(snapshot))
             os.replace(temporary, self.cache_file)
@@ -181,7 +182,9 @@ def _arrived_late(tail: list[SegmentData], state: State) -> bool:
     return False
 
 
-def load_state(log_dir: Path, cache_dir: Path, problems: list[LogProblem]) -> State:
+def load_state(
+    log_dir: str | os.PathLike[str], cache_dir: str | os.PathLike[str], problems: list[LogProblem]
+) -> State:
     """Return the current state of the log, through the snapshot where it is valid."""
     return CachedProjection(log_dir, cache_dir).load(problems)
 
@@ -190,20 +193,22 @@ def _private(path: str, flags: int) -> int:
     return os.open(path, flags, 0o600)
 
 
-def _load(cache_file: Path) -> Snapshot | None:
+def _load(cache_file: str) -> Snapshot | None:
     try:
-        snapshot = _decoder.decode(cache_file.read_bytes())
+        with open(cache_file, "rb") as file:
+            snapshot = _decoder.decode(file.read())
     except (OSError, msgspec.DecodeError, msgspec.ValidationError):
         return None
     return snapshot if snapshot.version == PROJECTION_VERSION else None
 
 
-def _offsets_if_valid(snapshot: Snapshot, log_dir: Path) -> dict[str, int] | None:
+def _offsets_if_valid(snapshot: Snapshot, log_dir: str) -> dict[str, int] | None:
     marks = {mark.name: mark for mark in snapshot.marks}
     offsets: dict[str, int] = {}
     present = set()
     for path in segment_paths(log_dir):
-        mark = marks.get(path.name)
+        name = os.path.basename(path)
+        mark = marks.get(name)
         if mark is None:
             continue  # a new segment: read from the start
         try:
@@ -212,8 +217,8 @@ def _offsets_if_valid(snapshot: Snapshot, log_dir: Path) -> dict[str, int] | Non
             return None
         if status.st_ino != mark.inode or status.st_size < mark.offset:
             return None
-        offsets[path.name] = mark.offset
-        present.add(path.name)
+        offsets[name] = mark.offset
+        present.add(name)
     if present != set(marks):
         return None  # a segment went away: its events must leave the state too
     return offsets

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
-from pathlib import Path
 
 from coffeechat.events.log import SegmentData, iter_segment_events, merge_segments, read_segments
 from coffeechat.events.model import Event
 
 
-def events_about(log_dir: Path, handle: str, retracted: set[str]) -> list[Event]:
+def events_about(log_dir: str | os.PathLike[str], handle: str, retracted: set[str]) -> list[Event]:
     """Return the events that concern a contact, oldest first (by when they happened),
     leaving out retracted ones.
 

@@ -18,12 +18,19 @@ def _in_quiet(moment: time, start: time, end: time) -> bool:
     return moment >= start or moment < end  # the quiet hours span midnight
 
 
-def deliver_at(reminder: Reminder, quiet: QuietHours, zone: ZoneInfo) -> datetime:
-    """Return when a reminder may be delivered: its due time, or the end of quiet hours."""
+def deliver_at(
+    reminder: Reminder, quiet: QuietHours, zone: ZoneInfo, now: datetime | None = None
+) -> datetime:
+    """Return when a reminder may be delivered: its due time, or the end of quiet hours.
+
+    With ``now``, a reminder already due is held too when ``now`` is in quiet hours
+    (due yesterday afternoon, noticed at 23:00: it waits for the morning).
+    """
     start, end = quiet.start.time, quiet.end.time
     if not quiet.enabled or reminder.priority == "high" or start == end:
         return reminder.due
-    local = reminder.due.astimezone(zone)
+    moment = max(reminder.due, now) if now is not None else reminder.due
+    local = moment.astimezone(zone)
     if not _in_quiet(local.time().replace(tzinfo=None), start, end):
         return reminder.due
     end_day = local.date()

@@ -135,18 +135,62 @@ class QuietHours(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     end: ClockTime = ClockTime("08:00")
 
 
-class Settings:
-    """The validated settings: the core values and every declared section."""
+class DaemonSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """How the daemon delivers (``[daemon]``)."""
 
-    def __init__(self, sections: dict[str, Any], timezone: str | None, source: str | None) -> None:
+    # More reminders than this due at once (after a sleep): one summary instead.
+    summary_after: Annotated[int, msgspec.Meta(ge=1)] = 5
+
+
+class ChannelSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """One ``[[channels]]`` entry: where notifications go.
+
+    ``url`` is an Apprise URL (``ntfy://topic``) or a plugin's (``desktop://``);
+    ``config`` is an Apprise YAML or TEXT configuration file instead; ``tags`` are what
+    ``[routing]`` selects it by; ``name`` is how logs call it (secrets never shown).
+    """
+
+    url: str | None = None
+    config: str | None = None
+    tags: list[str] = []
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.url is None) == (self.config is None):
+            raise ValueError("give either url or config")
+
+
+class Settings:
+    """The validated settings: the core values and every declared section.
+
+    ``channels`` are the ``[[channels]]`` entries; ``routing`` maps a reminder kind or
+    priority (or ``default``) to the channel tags it goes to (``*``: every channel).
+    """
+
+    def __init__(
+        self,
+        sections: dict[str, Any],
+        timezone: str | None,
+        source: str | None,
+        channels: list[ChannelSettings] | None = None,
+        routing: dict[str, list[str]] | None = None,
+    ) -> None:
         self.sections = sections
         self.timezone = timezone
         self.source = source
+        self.channels = channels or []
+        self.routing = routing or {}
 
     @property
     def playbook(self) -> PlaybookSettings:
         """The ``[playbook]`` section."""
         section: PlaybookSettings = self.sections["playbook"]
+        return section
+
+    @property
+    def daemon(self) -> DaemonSettings:
+        """The ``[daemon]`` section."""
+        section: DaemonSettings = self.sections["daemon"]
         return section
 
     @property
@@ -168,7 +212,7 @@ class Settings:
         return {"timezone": self.timezone, **shown}
 
 
-CORE_KEYS = ("timezone", "channels")
+CORE_KEYS = ("timezone", "channels", "routing")
 
 
 def load_settings(
@@ -204,10 +248,18 @@ def load_settings(
             zone_named(timezone)
         except UserError as error:
             raise UserError(f"{name}: at '$.timezone': {error}") from None
+    try:
+        channels = msgspec.convert(raw.get("channels", []), list[ChannelSettings])
+    except msgspec.ValidationError as error:
+        raise UserError(f"{name}: {_located(str(error), 'channels')}") from None
+    try:
+        routing = msgspec.convert(raw.get("routing", {}), dict[str, list[str]])
+    except msgspec.ValidationError as error:
+        raise UserError(f"{name}: {_located(str(error), 'routing')}") from None
     for key in raw:
         if key not in declared and key not in CORE_KEYS and warnings is not None:
             warnings.append(f"{name}: section [{key}] is not used by any installed plugin")
-    return Settings(sections, timezone, path)
+    return Settings(sections, timezone, path, channels, routing)
 
 
 def _located(message: str, section: str) -> str:
@@ -215,5 +267,5 @@ def _located(message: str, section: str) -> str:
     text, _, where = message.rpartition(" - at `")
     if not text:
         return f"at '$.{section}': {message}"
-    path = where.rstrip("`")
-    return f"at '$.{section}{path[1:]}': {text}"
+    path = where.rstrip("`")[1:]
+    return f"at '$.{section}{path}': {text}"

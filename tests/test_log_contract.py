@@ -129,7 +129,7 @@ def read_file(path: Path, start: int = 0) -> tuple[list[m.Event], list[LogProble
 
 def where(problems: Sequence[LogProblem]) -> list[tuple[str, int, str]]:
     """Return each problem as (file name, line, kind)."""
-    return [(problem.path.name, problem.line, problem.kind) for problem in problems]
+    return [(os.path.basename(problem.path), problem.line, problem.kind) for problem in problems]
 
 
 def files_under(folder: Path) -> dict[str, tuple[bytes, int]]:
@@ -163,7 +163,8 @@ def snapshot_marks(cache_dir: Path) -> dict[str, tuple[int, int]]:
 
 def segment_ends(log_dir: Path) -> dict[str, tuple[int, int]]:
     """Return, by segment name, its inode and size."""
-    return {path.name: (path.stat().st_ino, path.stat().st_size) for path in segment_paths(log_dir)}
+    segments = [Path(path) for path in segment_paths(log_dir)]
+    return {path.name: (path.stat().st_ino, path.stat().st_size) for path in segments}
 
 
 # --- other processes ----------------------------------------------------------------------
@@ -265,12 +266,14 @@ def run_together(script: str, argument_lists: Sequence[Sequence[str]], barrier: 
     return [finish(process) for process in processes]
 
 
-def wait_until_waiting_for_lock(process: subprocess.Popen[str], path: Path) -> None:
+def wait_until_waiting_for_lock(
+    process: subprocess.Popen[str], path: str | os.PathLike[str]
+) -> None:
     """Return once ``process`` is blocked in ``flock`` on ``path`` (a ``->`` in /proc/locks)."""
     locks = Path("/proc/locks")
     if not locks.exists():
         pytest.skip("needs /proc/locks to see a process wait for a lock")
-    inode = path.stat().st_ino
+    inode = os.stat(path).st_ino
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         for line in locks.read_text().splitlines():
@@ -437,7 +440,7 @@ class TestEventLogContract:
         log.append(batch)
 
         segment = log_dir / f"{DEVICE}.jsonl"
-        assert log.segment == segment
+        assert log.segment == str(segment)
         assert os.listdir(log_dir) == [segment.name]
         assert stat.S_IMODE(log_dir.stat().st_mode) == 0o700
         assert stat.S_IMODE(segment.stat().st_mode) == 0o600
@@ -468,7 +471,7 @@ class TestEventLogContract:
         )
 
         segment = log_dir / f"{DEVICE}.jsonl"
-        assert segment_paths(log_dir) == [segment]
+        assert segment_paths(log_dir) == [str(segment)]
         data = segment.read_bytes()
         assert data.endswith(b"\n")
         assert data.count(b"\n") == writers * appends * batch
@@ -502,7 +505,7 @@ class TestEventLogContract:
         events, problems = read_all(log_dir)
 
         assert problems == []
-        assert [path.name for path in segment_paths(log_dir)] == [
+        assert [os.path.basename(path) for path in segment_paths(log_dir)] == [
             f"{DEVICE}.jsonl",
             f"{OTHER_DEVICE}.jsonl",
         ]
@@ -556,9 +559,10 @@ class TestEventLogContract:
         events, problems = read_all(log_dir)
 
         assert events == written
-        assert where(problems) == [(log.segment.name, 4, "torn")]
+        segment_name = os.path.basename(log.segment)
+        assert where(problems) == [(segment_name, 4, "torn")]
         assert problems[0].is_damage
-        assert f"{log.segment.name}:4" in problems[0].describe()
+        assert f"{segment_name}:4" in problems[0].describe()
         assert check(log_dir) == problems
 
     @pytest.mark.parametrize(
@@ -575,7 +579,7 @@ class TestEventLogContract:
         written = notes(DEVICE, 3)
         log = EventLog(log_dir, DEVICE)
         log.append(written)
-        before = log.segment.read_bytes()
+        before = Path(log.segment).read_bytes()
         with open(log.segment, "ab") as file:
             file.write(tail)
 
@@ -583,10 +587,10 @@ class TestEventLogContract:
         log.append(after)
 
         quarantine = quarantine_path(log.segment)
-        assert quarantine == log_dir / f"{DEVICE}.jsonl.quarantine"
-        assert quarantine.read_bytes() == (tail if tail.endswith(b"\n") else tail + b"\n")
-        assert stat.S_IMODE(quarantine.stat().st_mode) == 0o600
-        assert log.segment.read_bytes() == before + lines_of(after)
+        assert quarantine == str(log_dir / f"{DEVICE}.jsonl.quarantine")
+        assert Path(quarantine).read_bytes() == (tail if tail.endswith(b"\n") else tail + b"\n")
+        assert stat.S_IMODE(os.stat(quarantine).st_mode) == 0o600
+        assert Path(log.segment).read_bytes() == before + lines_of(after)
         assert segment_paths(log_dir) == [log.segment]  # the quarantine is not a segment
         events, problems = read_all(log_dir)
         assert events == written + after
@@ -646,7 +650,7 @@ class TestEventLogContract:
         moved = repair(log_dir)
 
         assert moved == found
-        quarantine = quarantine_path(segment)
+        quarantine = Path(quarantine_path(segment))
         assert quarantine.read_bytes() == BAD_LINE + CUT_SHORT + b"\n"
         assert segment.read_bytes() == lines_of(first) + lines_of(then)
         assert stat.S_IMODE(segment.stat().st_mode) == 0o600
@@ -685,7 +689,7 @@ class TestEventLogContract:
         EventLog(log_dir, DEVICE).append(after)
 
         assert segment.read_bytes() == data + lines_of(after)
-        assert not quarantine_path(segment).exists()
+        assert not os.path.exists(quarantine_path(segment))
 
     # writers and fsck --repair
 
@@ -695,7 +699,7 @@ class TestEventLogContract:
         log = EventLog(log_dir, DEVICE)
         written = notes(DEVICE, 2)
         log.append(written)
-        original = log.segment.read_bytes()
+        original = Path(log.segment).read_bytes()
         old_file = os.open(log.segment, os.O_RDONLY)
         holder = os.open(log.segment, os.O_RDWR)
         try:
@@ -703,7 +707,7 @@ class TestEventLogContract:
             appender = start_python(ONE_APPEND, str(log_dir), DEVICE, "late")
             wait_until_waiting_for_lock(appender, log.segment)
             # What fsck --repair does under the lock: a new file renamed over the segment.
-            replacement = log_dir / f".{log.segment.name}.repair"
+            replacement = log_dir / f".{os.path.basename(log.segment)}.repair"
             replacement.write_bytes(original)
             os.replace(replacement, log.segment)
         finally:
@@ -790,7 +794,7 @@ class TestEventLogContract:
         EventLog(log_dir, PROTOTYPE_DEVICE).append(new)
 
         assert segment.read_bytes() == PROTOTYPE_LOG.read_bytes() + lines_of(new)
-        assert not quarantine_path(segment).exists()
+        assert not os.path.exists(quarantine_path(segment))
         assert read_all(log_dir) == (prototype_events() + new, [])
 
     # the projection over the log, through the snapshot
@@ -912,7 +916,7 @@ class TestEventLogContract:
         home = Home.locate(str(log_dir.parent), environ={})
         problems: list[LogProblem] = []
 
-        assert home.log_dir == log_dir
+        assert home.log_dir == str(log_dir)
         assert segment_paths(log_dir) == []
         assert read_segments(log_dir) == []
         assert read_all(log_dir) == ([], [])
@@ -921,7 +925,7 @@ class TestEventLogContract:
         assert load_state(log_dir, home.cache_dir, problems) == State()
         assert problems == []
         assert home.device_id(create=False) is None
-        assert home.log().folder == log_dir
+        assert home.log().folder == str(log_dir)
         EventLog(log_dir, DEVICE).append([])  # an empty batch is no write at all
 
         assert list(tmp_path.iterdir()) == []

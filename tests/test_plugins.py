@@ -123,8 +123,10 @@ def test_hook_coffeechat_channels_registers_a_scheme_and_factory(tmp_path: Path)
         """,
     )
     plugins = load_plugins(str(tmp_path), {})
-    ((plugin, args, _),) = plugins.collect("coffeechat_channels")
+    registered = plugins.collect("coffeechat_channels")
+    ((plugin, args, _),) = [entry for entry in registered if entry[0] == "pager"]
     assert plugin == "pager" and args[0] == "pager"
+    assert ("apprise_urls", "*") in [(entry[0], entry[1][0]) for entry in registered]
     channel = args[1]("pager://on-call")
     assert channel.url == "pager://on-call" and channel.send("t", "b", None) is True
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -46,6 +47,8 @@ GROUPS = {
     "reminding": ("reminders", ("agenda", "done", "snooze", "why", "plugins")),
     "insights": ("read", ("insights",)),
     "maintenance": ("operate", ("fsck", "demo")),
+    "operating": ("operate", ("daemon", "channels")),
+    "service": ("operate", ("service",)),
 }
 MODULE_OF = {name: module for module, (_, names) in GROUPS.items() for name in names}
 DEFAULT_COMMAND = "agenda"
@@ -81,12 +84,18 @@ def _terminal_width() -> int:
         return 80
 
 
+_NEGATIVE_WHEN = re.compile(r"^-\d+([.]\d+)?[mhdw]?$")
+
+
 class Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line, exit status 2."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", Formatter)
         super().__init__(*args, **kwargs)
+        # A relative WHEN ("-2d", "-30m") is a value, not an option: argparse already
+        # treats "-2" so when no option looks like a number; extend that to our units.
+        self._negative_number_matcher = _NEGATIVE_WHEN
 
     def error(self, message: str) -> NoReturn:
         """Print one line naming the command and the problem, then exit 2."""
@@ -152,29 +161,9 @@ def _home_argument(argv: Sequence[str]) -> str | None:
     return None
 
 
-# Options whose value may start with a minus ("--at -2d"), which argparse would
-# otherwise take for an option.
-_VALUE_MAY_START_WITH_MINUS = ("--at",)
-
-
-def _join_negative_values(arguments: list[str]) -> list[str]:
-    joined: list[str] = []
-    index = 0
-    while index < len(arguments):
-        word = arguments[index]
-        following = arguments[index + 1] if index + 1 < len(arguments) else None
-        if word in _VALUE_MAY_START_WITH_MINUS and following and following.startswith("-"):
-            joined.append(f"{word}={following}")
-            index += 2
-            continue
-        joined.append(word)
-        index += 1
-    return joined
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    arguments = _join_negative_values(list(sys.argv[1:] if argv is None else argv))
+    arguments = list(sys.argv[1:] if argv is None else argv)
     word = _command_word(arguments)
     extra: dict[str, Command] = {}
     wants_help = word is None and any(a in ("-h", "--help") for a in arguments)

@@ -107,7 +107,7 @@ class App:
         ``describe(event)`` returns the human line for an event. With ``--json`` the
         appended events are printed as a JSON list instead.
         """
-        self.home.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.makedirs(self.home.data_dir, mode=0o700, exist_ok=True)
         events = as_one_batch(decision.events)
         written = self.home.log(create=True).append(events)
         if self._state is not None and written is not None:

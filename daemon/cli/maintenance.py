@@ -31,9 +31,9 @@ def _run_fsck(app: App, args: argparse.Namespace) -> int:
     if app.json:
         app.print_json(
             {
-                "segments": [str(path) for path in segment_paths(log_dir)],
+                "segments": segment_paths(log_dir),
                 "problems": [
-                    {"file": str(p.path), "line": p.line, "kind": p.kind, "reason": p.reason}
+                    {"file": p.path, "line": p.line, "kind": p.kind, "reason": p.reason}
                     for p in problems
                 ],
                 "damaged": len(damage),

@@ -2,7 +2,7 @@
 this week and what is waiting on you."""
 
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from coffeechat.events.projection import State
 from coffeechat.plugins import hookimpl
@@ -49,6 +49,7 @@ def coffeechat_reminders(state: State, now: datetime, settings: Settings) -> lis
             priority="low",
             occurrence=occurrence,
             recurring=True,
+            expires=occurrence + timedelta(days=1),  # last week's digest is no news
         )
     ]
 

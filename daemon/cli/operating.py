@@ -1,0 +1,108 @@
+"""Running the service: ``daemon [--once]`` and ``channels test [--tag T]``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from typing import ClassVar
+
+from coffeechat.daemon.cli.app import App
+from coffeechat.daemon.cli.spec import Command
+
+
+class JournalFormatter(logging.Formatter):
+    """Under systemd (``JOURNAL_STREAM`` set): ``<N>message`` with the syslog level, no
+    time of our own (the journal stamps each line); elsewhere a time and the level."""
+
+    LEVELS: ClassVar[dict[int, int]] = {
+        logging.DEBUG: 7,
+        logging.INFO: 6,
+        logging.WARNING: 4,
+        logging.ERROR: 3,
+    }
+
+    def __init__(self, journal: bool) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
+        self.journal = journal
+
+    def format(self, record: logging.LogRecord) -> str:
+        if self.journal:
+            return f"<{self.LEVELS.get(record.levelno, 6)}>{record.getMessage()}"
+        return super().format(record)
+
+
+def setup_logging(verbose: bool = False) -> None:
+    """Send the daemon's log to stderr, journald style when systemd started it."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JournalFormatter(bool(os.environ.get("JOURNAL_STREAM"))))
+    logger = logging.getLogger("coffeechat")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.DEBUG if verbose else logging.INFO)
+    logger.propagate = False
+
+
+def _configure_daemon(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--once", action="store_true", help="deliver what is due now, then exit")
+    parser.add_argument("--verbose", action="store_true", help="log more")
+
+
+def _run_daemon(app: App, args: argparse.Namespace) -> int:
+    from coffeechat.daemon.notify import Notifier
+    from coffeechat.daemon.runner import Daemon
+
+    setup_logging(args.verbose)
+    daemon = Daemon(app.home, app.clock, Notifier.from_environment())
+    return daemon.run(once=args.once)
+
+
+def _configure_channels(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=["test"], help="send a test through each channel")
+    parser.add_argument("--tag", help="only the channels with this tag")
+
+
+def _run_channels(app: App, args: argparse.Namespace) -> int:
+    from coffeechat.daemon.channels import build_channels
+    from coffeechat.daemon.runner import check_config_permissions
+    from coffeechat.plugins.manager import load_plugins, settings_sections
+    from coffeechat.plugins.reminders import make_reminder
+    from coffeechat.plugins.settings import load_settings
+
+    setup_logging()
+    check_config_permissions(app.home.config_file)
+    plugins = load_plugins(app.home.plugins_dir)
+    settings = load_settings(app.home.config_file, settings_sections(plugins))
+    channels = build_channels(settings.channels, plugins, os.environ)
+    if args.tag:
+        channels = [c for c in channels if args.tag in c.tags]
+    test = make_reminder("test", None, app.now, "A test from coffeechat.", because=[])
+    results = []
+    for channel in channels:
+        try:
+            ok = channel.send("coffeechat test", "If you read this, the channel works.", test)
+        except Exception as error:
+            ok, detail = False, type(error).__name__
+        else:
+            detail = "" if ok else channel.last_error or "refused"
+        results.append({"channel": channel.name, "ok": ok, "detail": detail})
+    if app.json:
+        app.print_json(results)
+    else:
+        for result in results:
+            mark = "ok  " if result["ok"] else "FAIL"
+            app.out(
+                f"{mark} {result['channel']}"
+                + (f": {result['detail']}" if result["detail"] else "")
+            )
+        if not results:
+            app.out("no channel matches")
+    return 0 if results and all(r["ok"] for r in results) else 1
+
+
+COMMANDS: dict[str, Command] = {
+    "daemon": Command(
+        "the service: deliver each reminder at its moment", _configure_daemon, _run_daemon
+    ),
+    "channels": Command("test the notification channels", _configure_channels, _run_channels),
+}

@@ -1,0 +1,1 @@
+"""Built-in notification channels: the desktop, and Apprise for everything else."""

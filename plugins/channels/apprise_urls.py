@@ -1,0 +1,58 @@
+"""The Apprise channel: every notification service Apprise knows (ntfy, Pushover,
+Telegram, e-mail, Matrix, ``json://`` …), selected by its URL, and Apprise's own YAML and
+TEXT configuration files.
+
+Registered under the scheme ``*``: a channel URL whose scheme no other plugin claims goes
+to Apprise. Apprise is imported only when such a channel is built (it costs ~200 ms).
+Short connect and read timeouts are added unless the URL sets them, so a service that
+does not answer holds its delivery for seconds, not minutes.
+"""
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from coffeechat.plugins import hookimpl
+
+CONNECT_TIMEOUT = "3"
+READ_TIMEOUT = "5"
+
+
+def with_timeouts(url: str) -> str:
+    """Return an Apprise URL with ``cto``/``rto`` timeouts added unless it sets them."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    query.setdefault("cto", CONNECT_TIMEOUT)
+    query.setdefault("rto", READ_TIMEOUT)
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+class AppriseChannel:
+    """One Apprise URL (or config file: ``config://PATH``) as a coffeechat channel."""
+
+    def __init__(self, url: str) -> None:
+        import apprise
+
+        self.apprise = apprise.Apprise()
+        self.last_error: str | None = None
+        if url.startswith("config://"):
+            config = apprise.AppriseConfig()
+            if not config.add(url.removeprefix("config://")):
+                raise ValueError("Apprise could not read that configuration file")
+            self.apprise.add(config)
+        elif not self.apprise.add(with_timeouts(url)):
+            raise ValueError("Apprise does not understand that URL")
+
+    def send(self, title: str, body: str, reminder: Any) -> bool:
+        """Deliver through Apprise; True only when every service took it."""
+        result = self.apprise.notify(title=title, body=body)
+        # Apprise 2.x returns a result object, truthy only on SUCCESS (not PARTIAL).
+        ok = bool(result)
+        self.last_error = None if ok else f"Apprise: {getattr(result, 'status', result)}"
+        return ok
+
+
+@hookimpl
+def coffeechat_channels(register: Callable[..., None]) -> None:
+    """Offer Apprise for every URL no other channel claims."""
+    register("*", AppriseChannel)
