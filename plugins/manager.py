@@ -40,6 +40,7 @@ DEFAULT_PLUGINS = (
     "coffeechat.plugins.playbook.keep_in_touch",
     "coffeechat.plugins.playbook.digest",
     "coffeechat.plugins.playbook.recurring",
+    "coffeechat.plugins.channels.desktop",
     "coffeechat.plugins.channels.apprise_urls",
 )
 

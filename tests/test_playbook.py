@@ -112,7 +112,13 @@ def pick(reminders: list[Reminder], kind: str, contact: str | None = "ada") -> l
 
 
 def one(reminders: list[Reminder], kind: str, contact: str | None = "ada") -> Reminder:
+    """The one reminder of a kind; for a recurring one, its current (earliest) occurrence.
+
+    A recurring rule also proposes the next occurrence, so the daemon wakes for it.
+    """
     found = pick(reminders, kind, contact)
+    if found and all(r.recurring and r.id == found[0].id for r in found):
+        found = [min(found, key=lambda r: r.due)]
     assert len(found) == 1, f"expected one {kind} for {contact}, got {found}"
     return found[0]
 
@@ -543,6 +549,14 @@ def test_digest_with_contacts_due_tuesday_0800_your_zone_recurring_low(agenda: A
     assert pick(agenda(Journey(), paris("2026-12-01 08:01")), "digest", None) == []
 
 
+def test_digest_with_this_weeks_pending_also_proposes_next_weeks(agenda: Agenda) -> None:
+    journey = Journey(paris("2026-11-30 10:00"))
+    dues = [r.due for r in pick(agenda(journey, paris("2026-12-01 08:01")), "digest", None)]
+    assert dues == [paris("2026-12-01 08:00"), paris("2026-12-08 08:00")]
+    stale = [r.due for r in pick(agenda(journey, paris("2026-12-02 08:01")), "digest", None)]
+    assert stale == [paris("2026-12-08 08:00")]  # a day late, last week's is no news
+
+
 def test_digest_with_occurrence_done_moves_to_next_tuesday(agenda: Agenda) -> None:
     journey = Journey(paris("2026-11-30 10:00"))
     now = paris("2026-12-01 08:01")
@@ -559,7 +573,7 @@ def test_digest_with_occurrence_done_moves_to_next_tuesday(agenda: Agenda) -> No
 )
 def test_digest_with_dst_week_still_0800_local(agenda: Agenda, added: str, due_utc: str) -> None:
     journey = Journey(paris(added))
-    week_before = paris(added) + DAY + 22 * HOUR  # Tuesday 08:00, before the clocks change
+    week_before = paris(added) + 22 * HOUR  # Tuesday 08:00, before the clocks change
     journey.done(one(agenda(journey, week_before), "digest", None), week_before)
     reminder = assert_due_at(agenda, journey, "digest", utc(due_utc), None)
     assert reminder.due.astimezone(PARIS).strftime("%a %H:%M") == "Tue 08:00"

@@ -56,12 +56,18 @@ def _configure_demo(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--keep", action="store_true", help="keep the temporary home and print where it is"
     )
+    parser.add_argument(
+        "--days", type=float, default=7, help="how many days the daemon lives through (7)"
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=40, help="in how many real seconds (40; 0: skip)"
+    )
 
 
 def _run_demo(app: App, args: argparse.Namespace) -> int:
     from coffeechat.daemon.cli.demo import run_demo
 
-    return run_demo(app, keep=args.keep)
+    return run_demo(app, keep=args.keep, days=args.days, seconds=args.seconds)
 
 
 COMMANDS: dict[str, Command] = {

@@ -124,12 +124,12 @@ def _jeepney(submodule: str = "") -> Any:
     return importlib.import_module(f"jeepney.{submodule}" if submodule else "jeepney")
 
 
-class Unavailable(Exception):
+class _Unavailable(Exception):
     """No session bus to talk to (its message is meant for the user as is)."""
 
 
 def _describe(error: BaseException) -> str:
-    if isinstance(error, Unavailable):
+    if isinstance(error, _Unavailable):
         return str(error)
     wrappers = sys.modules.get("jeepney.wrappers")
     if wrappers is not None and isinstance(error, wrappers.DBusErrorResponse):
@@ -172,7 +172,7 @@ class _Bus:
         serial: int = next(self.connection.outgoing_serial)
         with self._lock:
             if not self.alive:
-                raise Unavailable("the session bus connection is closed")
+                raise _Unavailable("the session bus connection is closed")
             self._pending[serial] = future
         try:
             self.connection.send(message, serial=serial)
@@ -195,14 +195,14 @@ class _Bus:
 
     def _receive(self) -> None:
         stopped = _jeepney("io.threading").ReceiveStopped
-        error: Exception = Unavailable("the session bus connection was closed")
+        error: Exception = _Unavailable("the session bus connection was closed")
         try:
             while True:
                 self._dispatch(self.connection.receive())
         except stopped:
             pass
         except Exception as lost:
-            error = Unavailable(f"lost the session bus: {_describe(lost)}")
+            error = _Unavailable(f"lost the session bus: {_describe(lost)}")
         finally:
             with self._lock:
                 self.alive = False
@@ -296,7 +296,11 @@ class DesktopChannel:
         listener waits for the next successful ``send`` to reconnect. Returns after
         :meth:`close`. Run it in a thread of its own.
         """
-        jeepney = _jeepney()
+        try:
+            jeepney = _jeepney()
+        except ImportError as error:
+            self.listen_error = _describe(error)
+            return
         rule = jeepney.MatchRule(type="signal", interface=INTERFACE)
         while True:
             with self._state:
@@ -319,7 +323,7 @@ class DesktopChannel:
             self._forget(bus)
 
     def close(self) -> None:
-        """Close the connection and end :meth:`listen_for_actions`."""
+        """Close the connection and end :meth:`listen_for_actions` (a later send reconnects)."""
         with self._state:
             self._closed = True
             bus, self._bus = self._bus, None
@@ -353,10 +357,10 @@ class DesktopChannel:
             environ = os.environ if self.environ is None else self.environ
             address = session_bus_address(environ)
             if address is None:
-                raise Unavailable("no session bus: DBUS_SESSION_BUS_ADDRESS is not set")
+                raise _Unavailable("no session bus: DBUS_SESSION_BUS_ADDRESS is not set")
             targets = _unix_targets(address)
             if not targets:
-                raise Unavailable(f"no unix socket in the session bus address {address!r}")
+                raise _Unavailable(f"no unix socket in the session bus address {address!r}")
             failures = []
             for target in targets:
                 try:
@@ -369,7 +373,7 @@ class DesktopChannel:
                 self._bus = bus
                 self._state.notify_all()
                 return bus
-            raise Unavailable(f"cannot connect to the session bus: {'; '.join(failures)}")
+            raise _Unavailable(f"cannot connect to the session bus: {'; '.join(failures)}")
 
     def _forget(self, bus: _Bus) -> None:
         with self._state:

@@ -11,10 +11,12 @@ from coffeechat.plugins.reminders import Reminder, make_reminder
 from coffeechat.plugins.schedules import next_fire, previous_fire
 from coffeechat.plugins.settings import Settings
 
+STALE_AFTER = timedelta(days=1)
+
 
 @hookimpl
 def coffeechat_reminders(state: State, now: datetime, settings: Settings) -> list[Reminder]:
-    """Propose this week's digest (the last one not yet done, or the next one)."""
+    """Propose this week's digest while it is not done (for a day), and the next one."""
     contacts = list(tracked(state))
     if not contacts:
         return []
@@ -22,9 +24,16 @@ def coffeechat_reminders(state: State, now: datetime, settings: Settings) -> lis
     cron = settings.playbook.digest.text
     since = min(contact.added.at for contact in contacts)
     done = set(state.done.get(_digest_id(), ()))
-    occurrence = previous_fire(cron, now, zone)
-    if occurrence is None or occurrence < since or occurrence.astimezone(UTC) in done:
-        occurrence = next_fire(cron, max(now, since), zone)
+    occurrences = []
+    last = previous_fire(cron, now, zone)
+    if (
+        last is not None
+        and last >= since
+        and last.astimezone(UTC) not in done
+        and now < last + STALE_AFTER
+    ):
+        occurrences.append(last)  # this week's, not yet done
+    occurrences.append(next_fire(cron, max(now, since), zone))  # so the daemon wakes for it
     stages = Counter(stage(contact, now, settings) for contact in contacts)
     planned = [contact.name for contact in contacts if stage(contact, now, settings) == "planned"]
     parts = []
@@ -44,13 +53,14 @@ def coffeechat_reminders(state: State, now: datetime, settings: Settings) -> lis
             "digest",
             None,
             occurrence,
-            f"Your week: {summary}.",
+            f"{summary[0].upper()}{summary[1:]}.",
             because=[],
             priority="low",
             occurrence=occurrence,
             recurring=True,
-            expires=occurrence + timedelta(days=1),  # last week's digest is no news
+            expires=occurrence + STALE_AFTER,  # last week's digest is no news
         )
+        for occurrence in occurrences
     ]
 
 

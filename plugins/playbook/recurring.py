@@ -13,7 +13,7 @@ from coffeechat.plugins.settings import Settings
 
 @hookimpl
 def coffeechat_reminders(state: State, now: datetime, settings: Settings) -> list[Reminder]:
-    """Propose the current occurrence of every recurring reminder (overdue, or next)."""
+    """Propose every recurring reminder's overdue occurrence (until done) and its next."""
     reminders = []
     for recurring in state.recurring.values():
         contact = state.contacts.get(recurring.contact) if recurring.contact else None
@@ -22,10 +22,12 @@ def coffeechat_reminders(state: State, now: datetime, settings: Settings) -> lis
         zone = zone_named(recurring.tz) if recurring.tz else user_zone(settings)
         probe = make_reminder("recurring", recurring.contact, now, "", because=[recurring.id])
         done = set(state.done.get(probe.id, ()))
-        occurrence = previous_fire(recurring.cron, now, zone)
-        if occurrence is None or occurrence < recurring.since or occurrence.astimezone(UTC) in done:
-            occurrence = next_fire(recurring.cron, max(now, recurring.since), zone)
-        reminders.append(
+        occurrences = []
+        last = previous_fire(recurring.cron, now, zone)
+        if last is not None and last >= recurring.since and last.astimezone(UTC) not in done:
+            occurrences.append(last)  # overdue until done
+        occurrences.append(next_fire(recurring.cron, max(now, recurring.since), zone))
+        reminders.extend(
             make_reminder(
                 "recurring",
                 recurring.contact,
@@ -35,5 +37,6 @@ def coffeechat_reminders(state: State, now: datetime, settings: Settings) -> lis
                 occurrence=occurrence,
                 recurring=True,
             )
+            for occurrence in occurrences
         )
     return reminders
