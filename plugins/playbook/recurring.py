@@ -14,7 +14,7 @@ from coffeechat.plugins.settings import Settings
 @hookimpl
 def coffeechat_reminders(state: State, now: datetime, settings: Settings) -> list[Reminder]:
     """Propose every recurring reminder's overdue occurrence (until done) and its next."""
-    reminders = []
+    reminders: list[Reminder] = []
     for recurring in state.recurring.values():
         contact = state.contacts.get(recurring.contact) if recurring.contact else None
         if recurring.contact and contact is None:
