@@ -75,6 +75,8 @@ class Daemon:
         self.channels: list[Channel] = []
         self.device = ""
         self.last_status = ""
+        self.actions: list[tuple[str, str]] = []  # (reminder id, "done" | "snooze")
+        self.reminders: dict[str, Reminder] = {}
 
     # --- setting up ---------------------------------------------------------------------
 
@@ -90,6 +92,10 @@ class Daemon:
         )
         for line in warnings:
             LOG.warning("%s", line)
+        for channel in self.channels:  # the channels being replaced stop listening
+            closing = getattr(channel.target, "close", None)
+            if callable(closing):
+                closing()
         self.channels = build_channels(self.settings.channels, self.plugins, self.environ)
         LOG.info("channels: %s", ", ".join(c.name for c in self.channels) or "none")
 
@@ -111,6 +117,7 @@ class Daemon:
         reminders, failures = evaluate(self.plugins, self.state, now, self.settings)
         for failure in failures:
             LOG.warning("%s", failure.describe())
+        self.reminders = {reminder.id: reminder for reminder in reminders}
         next_wake = now + IDLE_WAKE
         due: list[tuple[Reminder, str, list[Channel]]] = []
         for reminder in reminders:
@@ -201,6 +208,39 @@ class Daemon:
             self.stop_requested = True
         self.wake.set()
 
+    def listen_for_actions(self) -> None:
+        """Start a listener thread per channel that reports clicks on its buttons
+        (the desktop's "Done" and "Snooze 1 day")."""
+        for channel in self.channels:
+            listen = getattr(channel.target, "listen_for_actions", None)
+            if not callable(listen):
+                continue
+            target = channel.target
+
+            def on_click(notification_id: int, key: str, target: Any = target) -> None:
+                reminder_id = getattr(target, "sent", {}).get(notification_id)
+                if reminder_id is not None and key in ("done", "snooze"):
+                    self.actions.append((reminder_id, key))
+                    self.wake.set()
+
+            threading.Thread(target=listen, args=(on_click,), daemon=True).start()
+
+    def act_on_clicks(self, now: datetime) -> None:
+        """Record what was clicked on notifications, as ``done`` and ``snooze`` would."""
+        clicks, self.actions = self.actions, []
+        stamp = Stamp(now, self.device, self.settings.timezone or "UTC")
+        events: list[m.Event] = []
+        for reminder_id, key in clicks:
+            reminder = self.reminders.get(reminder_id)
+            occurrence = reminder.occurrence if reminder is not None else None
+            if key == "done":
+                events.append(stamp(m.ReminderDone, reminder=reminder_id, occurrence=occurrence))
+            else:
+                until = now + timedelta(days=1)
+                events.append(stamp(m.ReminderSnoozed, reminder=reminder_id, until=until))
+            LOG.info("reminder %s: %s from a notification", reminder_id, key)
+        self.record(events)
+
     def stopping(self) -> bool:
         """Whether SIGTERM (or SIGINT) asked the loop to stop."""
         return self.stop_requested
@@ -235,6 +275,7 @@ class Daemon:
             self.home.log_dir, self.home.config_file, self.home.plugins_dir, self.on_change
         )
         watcher.start()
+        self.listen_for_actions()
         self.notifier.ready("replayed the log")
         LOG.info("ready: %d contacts, %d events", len(self.state.contacts), self.state.events)
         ping = self.notifier.watchdog_interval
@@ -252,6 +293,8 @@ class Daemon:
                     next_ping = _monotonic() + (ping or 0)
                 if self.stopping():
                     break
+                if self.actions:
+                    self.act_on_clicks(self.clock.now())
                 if self.changed:
                     self.wake.wait(DEBOUNCE_SECONDS)  # let a burst of file events settle
                     self.wake.clear()
@@ -261,6 +304,7 @@ class Daemon:
                     self.notifier.reloading()
                     try:
                         self.load_configuration()
+                        self.listen_for_actions()
                     except UserError as error:
                         LOG.error("keeping the previous configuration: %s", error)
                     self.notifier.ready("reloaded")
@@ -268,6 +312,10 @@ class Daemon:
                     self.replay_tail()
         finally:
             self.notifier.stopping()
+            for channel in self.channels:
+                closing = getattr(channel.target, "close", None)
+                if callable(closing):
+                    closing()
             watcher.stop()
             self.dispatcher.close()
             LOG.info("stopped")
