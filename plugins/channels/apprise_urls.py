@@ -8,6 +8,7 @@ Short connect and read timeouts are added unless the URL sets them, so a service
 does not answer holds its delivery for seconds, not minutes.
 """
 
+import os
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -37,7 +38,7 @@ class AppriseChannel:
         self.last_error: str | None = None
         if url.startswith("config://"):
             config = apprise.AppriseConfig()
-            if not config.add(url.removeprefix("config://")):
+            if not config.add(os.path.expanduser(url.removeprefix("config://"))):
                 raise ValueError("Apprise could not read that configuration file")
             self.apprise.add(config)
         elif not self.apprise.add(with_timeouts(url)):
