@@ -396,8 +396,11 @@ def test_daemon_logs_never_show_a_channel_secret(tmp_path: Path, receiver: Recei
     assert "json://…" in result.stderr
     tested = run_coffeechat(home, "channels", "test", now=None)
     assert tested.status == 1  # the second channel fails
-    assert "s3cr3t" not in tested.stdout + tested.stderr
-    assert "t0ps3cret" not in tested.stdout + tested.stderr
+    assert "FAIL json://… (channel 2)" in tested.stdout
+    doctor = run_coffeechat(home, "doctor", now=None)
+    assert "json://… (channel 1), json://… (channel 2)" in doctor.stdout
+    for output in (tested.stdout + tested.stderr, doctor.stdout + doctor.stderr):
+        assert "s3cr3t" not in output and "t0ps3cret" not in output
 
 
 def test_daemon_with_a_config_others_can_read_refuses_with_the_chmod(

@@ -47,7 +47,7 @@ GROUPS = {
     "reminding": ("reminders", ("agenda", "done", "snooze", "why", "plugins")),
     "insights": ("read", ("insights",)),
     "maintenance": ("operate", ("fsck", "demo")),
-    "operating": ("operate", ("daemon", "channels")),
+    "operating": ("operate", ("daemon", "channels", "doctor")),
     "service": ("operate", ("service",)),
 }
 MODULE_OF = {name: module for module, (_, names) in GROUPS.items() for name in names}

@@ -100,9 +100,69 @@ def _run_channels(app: App, args: argparse.Namespace) -> int:
     return 0 if results and all(r["ok"] for r in results) else 1
 
 
+def _run_doctor(app: App, args: argparse.Namespace) -> int:
+    """Check the home, the config, the plugins, the channels, the log and the service."""
+    from coffeechat.daemon.channels import build_channels
+    from coffeechat.daemon.runner import check_config_permissions
+    from coffeechat.events.errors import UserError
+    from coffeechat.events.log import check
+    from coffeechat.plugins.channels.desktop import session_bus_available
+    from coffeechat.plugins.manager import load_plugins, settings_sections
+    from coffeechat.plugins.settings import load_settings
+
+    checks: list[dict[str, object]] = []
+
+    def note(name: str, ok: bool, detail: str) -> None:
+        checks.append({"check": name, "ok": ok, "detail": detail})
+
+    home = app.home
+    note("home", True, f"config {home.config_file}, data {home.data_dir}")
+    plugins = load_plugins(home.plugins_dir)
+    problems = [p.describe() for p in plugins.problems]
+    note("plugins", not problems, "; ".join(problems) or f"{len(plugins.loaded)} loaded")
+    settings = None
+    try:
+        check_config_permissions(home.config_file)
+        warnings: list[str] = []
+        settings = load_settings(home.config_file, settings_sections(plugins), warnings)
+        note("config", True, "; ".join(warnings) or "valid")
+    except UserError as error:
+        note("config", False, str(error))
+    if settings is not None:
+        setup_logging()
+        channels = build_channels(settings.channels, plugins, os.environ)
+        note("channels", bool(channels), ", ".join(c.name for c in channels) or "none")
+    note("desktop", True, "session bus found" if session_bus_available() else "no session bus")
+    damage = [p.describe() for p in check(home.log_dir) if p.is_damage]
+    note("log", not damage, "; ".join(damage) or "sound")
+    unit = os.path.join(
+        os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config"),
+        "systemd",
+        "user",
+        "coffeechat.service",
+    )
+    installed = os.path.exists(unit)
+    note(
+        "service",
+        True,
+        f"installed at {unit}" if installed else "not installed (coffeechat service install)",
+    )
+    if app.json:
+        app.print_json(checks)
+    else:
+        for entry in checks:
+            app.out(f"{'ok  ' if entry['ok'] else 'FAIL'} {entry['check']}: {entry['detail']}")
+    return 0 if all(entry["ok"] for entry in checks) else 1
+
+
 COMMANDS: dict[str, Command] = {
     "daemon": Command(
         "the service: deliver each reminder at its moment", _configure_daemon, _run_daemon
     ),
     "channels": Command("test the notification channels", _configure_channels, _run_channels),
+    "doctor": Command(
+        "check the home, config, plugins, channels, log and service",
+        lambda parser: None,
+        _run_doctor,
+    ),
 }
