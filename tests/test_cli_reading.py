@@ -695,8 +695,14 @@ def test_help_with_every_command_exits_0(cli: Runner) -> None:
 
 
 def test_demo_with_a_fixed_clock_prints_the_sample_contacts(cli: Runner, home: Path) -> None:
-    result = ok(cli("demo"))
+    result = ok(cli("demo", "--seconds", "4"))
     for name in ("Ada Lovelace", "Grace Hopper", "Alan Turing"):
         assert name in result.stdout
     assert "thanked" in result.stdout
     assert log_bytes(home) == {}
+    # Then the daemon lives the next week in seconds: reminders fire in order.
+    lived = result.stdout.split("$ coffeechat daemon", 1)[1]
+    fired = [line.split("  ", 2)[2] for line in lived.splitlines()[1:] if line.startswith("  ")]
+    kinds = [text.split(" · ")[0].split(":")[0] for text in fired]
+    assert set(kinds[:2]) == {"Reach out", "Nudge"}  # both overdue: delivered first
+    assert kinds.index("Prepare") < kinds.index("On time") < kinds.index("Did it happen?")
