@@ -8,7 +8,6 @@ CONTACT argument is a handle, or any unambiguous prefix of a handle or a name.
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from coffeechat.events.errors import UserError
 from coffeechat.events.projection import Contact, State
@@ -23,6 +22,8 @@ def slugify(name: str) -> str:
     Accents are dropped (``José`` → ``jose``); a name with no Latin letters keeps its
     own (``李雷`` → ``李雷``); a name with no letters at all becomes ``contact``.
     """
+    import unicodedata  # only adding a contact needs it
+
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     slug = _NOT_SLUG.sub("-", ascii_name.lower()).strip("-")
     if not slug:

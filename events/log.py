@@ -19,7 +19,6 @@ coffeechat on another device) is skipped and reported, but it is not damage.
 from __future__ import annotations
 
 import fcntl
-import heapq
 import os
 from collections.abc import Iterator, Sequence
 from datetime import datetime
@@ -237,6 +236,8 @@ def merge_segments(streams: Sequence[Iterator[Event]]) -> Iterator[Event]:
     """
     if len(streams) == 1:
         return streams[0]
+    import heapq  # only a log with several devices needs it
+
     return heapq.merge(*streams, key=_recorded)
 
 
