@@ -20,12 +20,19 @@ they say what should have been recorded in the first place.
 
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from typing import Any
 
 import msgspec
 
 from coffeechat.events import model as m
-from coffeechat.events.log import LogProblem, SegmentData, iter_segment_events, merge_segments
+from coffeechat.events.log import (
+    LogProblem,
+    SegmentData,
+    iter_segment_batches,
+    iter_segment_events,
+    merge_segments,
+)
 
 PROJECTION_VERSION = 3  # bump whenever the state's layout changes: snapshots are rebuilt
 PROFILE_FIELDS = (
@@ -428,8 +435,28 @@ def replay(
     """Fold every segment into a new state. Problems met on the way go to ``problems``."""
     state = State()
     state.retracted = effective_retractions(find_retractions(segments))
+    if len(segments) == 1 and as_of is None and not state.retracted:
+        # The common case, and the hot loop of a full replay: one device, no look-back.
+        return _apply_batches(state, iter_segment_batches(segments[0], problems))
     streams = [iter_segment_events(segment, problems) for segment in segments]
     return apply_all(state, merge_segments(streams), as_of)
+
+
+def _apply_batches(state: State, batches: Iterable[list[m.Event]]) -> State:
+    """Fold whole decoded chunks: the same as :func:`apply_all` with nothing to skip."""
+    handlers = _HANDLERS
+    recorded = attrgetter("recorded")
+    last = state.last_recorded
+    for batch in batches:
+        for event in batch:
+            handlers[type(event)](state, event)
+        if batch:
+            latest = max(map(recorded, batch))
+            if last is None or latest > last:
+                last = latest
+        state.events += len(batch)
+    state.last_recorded = last
+    return state
 
 
 def tail_needs_full_replay(segments: Iterable[SegmentData]) -> bool:
