@@ -17,7 +17,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from common import interleaved_medians, journey_events, milliseconds, write_log
+from common import bench_home, interleaved_medians, milliseconds
 
 from coffeechat.events.log import read_segments
 from coffeechat.events.projection import replay
@@ -35,10 +35,7 @@ def main() -> None:
     options = parser.parse_args()
     coffeechat = str(Path(sys.executable).with_name("coffeechat"))
     with tempfile.TemporaryDirectory() as directory:
-        home = Path(directory) / "home"
-        (home / "log").mkdir(parents=True)
-        (home / "device").write_text("bench\n")
-        write_log(home / "log", journey_events(options.contacts, options.events))
+        home = bench_home(Path(directory), options.events, options.contacts)
         (home / "config.toml").write_text('timezone = "Europe/Paris"\n')
         subprocess.run([coffeechat, "--home", str(home), "ls"], check=True, capture_output=True)
         results = interleaved_medians(

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import journey_events, milliseconds, write_log
+from common import bench_home, milliseconds
 
 
 def timed(command: list[str], runs: int, before: object = None) -> float:
@@ -40,10 +40,7 @@ def main() -> None:
     options = parser.parse_args()
     coffeechat = str(Path(sys.executable).with_name("coffeechat"))
     with tempfile.TemporaryDirectory() as directory:
-        home = Path(directory) / "home"
-        (home / "log").mkdir(parents=True)
-        (home / "device").write_text("bench\n")
-        write_log(home / "log", journey_events(options.contacts, options.events))
+        home = bench_home(Path(directory), options.events, options.contacts)
         cache = home / "cache"
 
         def drop_cache() -> None:

@@ -22,7 +22,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from common import interleaved_medians, journey_events, milliseconds, write_log
+from common import bench_home, interleaved_medians, milliseconds
 
 FORBIDDEN = ("apprise", "watchdog", "croniter")
 
@@ -67,13 +67,7 @@ def main() -> None:
 
     coffeechat = str(Path(sys.executable).with_name("coffeechat"))
     with tempfile.TemporaryDirectory() as directory:
-        home = Path(directory) / "home"
-        (home / "log").mkdir(parents=True)
-        (home / "device").write_text("bench\n")
-        write_log(
-            home / "log",
-            journey_events(contacts=max(1, options.events // 20), total=options.events),
-        )
+        home = bench_home(Path(directory), options.events, max(1, options.events // 20))
         subprocess.run([coffeechat, "--home", str(home), "ls"], check=True, capture_output=True)
 
         probe = (

@@ -73,6 +73,15 @@ def journey_events(
     return events
 
 
+def bench_home(folder: Path, events: int, contacts: int) -> Path:
+    """Make a coffeechat home in ``folder`` whose log holds a journey of ``events``."""
+    home = folder / "home"
+    (home / "log").mkdir(parents=True)
+    (home / "device").write_text("bench\n")
+    write_log(home / "log", journey_events(contacts, events))
+    return home
+
+
 def write_log(folder: Path, events: Sequence[m.Event], batch: int = 10_000) -> None:
     """Append events to a log folder in large batches (the format is the real one)."""
     log = EventLog(folder, "bench")

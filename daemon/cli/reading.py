@@ -22,11 +22,14 @@ def _as_of(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def state_at(app: App, at: str | None) -> tuple[State, datetime]:
-    """Return the state now (through the snapshot) or as it was at ``--at`` (full replay)."""
+def state_at(app: App, at: str | None, *, past: bool = True) -> tuple[State, datetime]:
+    """Return the state now (through the snapshot) or as it was at ``--at`` (full replay).
+
+    ``past``: a weekday in ``--at`` means the last one (looking back) or the next one.
+    """
     if at is None:
         return app.state, app.now
-    instant = app.when(at, past=True)
+    instant = app.when(at, past=past)
     problems: list[LogProblem] = []
     state = replay(read_segments(app.home.log_dir), problems, as_of=instant)
     app.warn_problems(problems)

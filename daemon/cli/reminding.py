@@ -11,13 +11,14 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from coffeechat.daemon.cli.app import App
+from coffeechat.daemon.cli.reading import state_at
 from coffeechat.daemon.cli.render import describe, moment, short_id, table
 from coffeechat.daemon.cli.spec import Command
 from coffeechat.events import model as m
 from coffeechat.events.decisions import Decision
 from coffeechat.events.errors import UserError
-from coffeechat.events.log import LogProblem, iter_segment_events, merge_segments, read_segments
-from coffeechat.events.projection import State, replay
+from coffeechat.events.log import iter_segment_events, merge_segments, read_segments
+from coffeechat.events.projection import State
 
 if TYPE_CHECKING:
     from coffeechat.plugins.manager import Plugins
@@ -53,17 +54,6 @@ class Rules:
         return reminders
 
 
-def state_and_now(app: App, at: str | None) -> tuple[State, datetime]:
-    """Return the state now, or as it was at ``--at`` (a full replay up to then)."""
-    if at is None:
-        return app.state, app.now
-    instant = app.when(at, past=False)
-    problems: list[LogProblem] = []
-    state = replay(read_segments(app.home.log_dir), problems, as_of=instant)
-    app.warn_problems(problems)
-    return state, instant
-
-
 def reminder_json(reminder: Reminder, app: App) -> dict[str, Any]:
     """Return a reminder's contract fields, times in the user's zone with their offset."""
     fields = reminder.to_json()
@@ -85,7 +75,7 @@ def _configure_agenda(parser: argparse.ArgumentParser) -> None:
 def _run_agenda(app: App, args: argparse.Namespace) -> None:
     if args.days < 0:
         raise UserError(f"--days must be 0 or more, not {args.days}")
-    state, now = state_and_now(app, args.at)
+    state, now = state_at(app, args.at, past=False)
     reminders = Rules(app).reminders(state, now)
     horizon = now + timedelta(days=args.days)
     shown = [reminder for reminder in reminders if reminder.due <= horizon]
