@@ -46,6 +46,10 @@ from coffeechat.plugins.settings import Settings, load_settings
 LOG = logging.getLogger("coffeechat.daemon")
 DEBOUNCE_SECONDS = 0.02
 IDLE_WAKE = timedelta(hours=6)  # re-evaluate at least this often (schedules move on)
+# A sleep is measured on the monotonic clock, which stops while the machine is suspended:
+# without systemd's watchdog to wake it, the daemon looks at the wall clock at least this
+# often, so reminders missed during a suspend fire within minutes of the resume.
+RESUME_CHECK_SECONDS = 300.0
 
 
 class Daemon:
@@ -76,6 +80,9 @@ class Daemon:
         self.device = ""
         self.last_status = ""
         self.actions: list[tuple[str, str]] = []  # (reminder id, "done" | "snooze")
+        self.lock_descriptor: int | None = None
+        self.fresh = False  # the state was just replayed
+        self.warned: set[str] = set()
         self.reminders: dict[str, Reminder] = {}
 
     # --- setting up ---------------------------------------------------------------------
@@ -103,6 +110,7 @@ class Daemon:
         """Fold the log (through the snapshot); remember where the plugins' view stands."""
         problems: list[LogProblem] = []
         self.state = self.projection.load(problems)
+        self.fresh = True
         for problem in problems:
             LOG.warning("%s", problem.describe())
         self.hook_offsets = {
@@ -112,7 +120,39 @@ class Daemon:
     # --- one look at what is due ----------------------------------------------------------
 
     def cycle(self, now: datetime) -> datetime:
-        """Deliver what is due at ``now``; return when something may next be due."""
+        """Deliver what is due at ``now``; return when something may next be due.
+
+        Under the home's delivery lock, after folding what others appended: two daemons on
+        one home (or a daemon and ``--once``) take turns and read each other's ledger, so
+        neither repeats what the other delivered.
+        """
+        with self.delivery_lock():
+            if self.fresh:
+                self.fresh = False  # just replayed: nothing to catch up on
+            else:
+                self.replay_tail()
+            return self._cycle(now)
+
+    def delivery_lock(self) -> Any:
+        """Return a context manager holding the home's exclusive delivery lock."""
+        import contextlib
+        import fcntl
+
+        @contextlib.contextmanager
+        def held() -> Any:
+            if self.lock_descriptor is None:
+                os.makedirs(self.home.data_dir, mode=0o700, exist_ok=True)
+                path = os.path.join(self.home.data_dir, "daemon.lock")
+                self.lock_descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            fcntl.flock(self.lock_descriptor, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self.lock_descriptor, fcntl.LOCK_UN)
+
+        return held()
+
+    def _cycle(self, now: datetime) -> datetime:
         zone = zone_named(self.settings.timezone) if self.settings.timezone else local_zone()
         reminders, failures = evaluate(self.plugins, self.state, now, self.settings)
         for failure in failures:
@@ -121,7 +161,7 @@ class Daemon:
         next_wake = now + IDLE_WAKE
         due: list[tuple[Reminder, str, list[Channel]]] = []
         for reminder in reminders:
-            occurrence = occurrence_key(reminder.occurrence or reminder.due)
+            occurrence = occurrence_key(reminder.delivery)
             taken = self.state.delivered.get(reminder.id, {}).get(occurrence, [])
             missing = [
                 c
@@ -286,6 +326,8 @@ class Daemon:
                 timeout = max(0.0, self.clock.seconds_until(next_wake))
                 if next_ping is not None:
                     timeout = min(timeout, max(0.0, next_ping - _monotonic()))
+                else:
+                    timeout = min(timeout, RESUME_CHECK_SECONDS)
                 self.wake.wait(timeout)
                 self.wake.clear()
                 if next_ping is not None and _monotonic() >= next_ping:
@@ -308,8 +350,7 @@ class Daemon:
                     except UserError as error:
                         LOG.error("keeping the previous configuration: %s", error)
                     self.notifier.ready("reloaded")
-                if "log" in changed:
-                    self.replay_tail()
+                # A change in log/ needs nothing more: the next cycle folds it first.
         finally:
             self.notifier.stopping()
             for channel in self.channels:
@@ -326,7 +367,9 @@ class Daemon:
         problems: list[LogProblem] = []
         self.state = self.projection.load(problems)
         for problem in problems:
-            LOG.warning("%s", problem.describe())
+            if problem.describe() not in self.warned:
+                self.warned.add(problem.describe())
+                LOG.warning("%s", problem.describe())
         self.observe_new_events()
 
 
@@ -334,7 +377,7 @@ def _sent(stamp: Stamp, reminder: Reminder, channels: list[str]) -> m.Event:
     return stamp(
         m.NotificationSent,
         reminder=reminder.id,
-        occurrence=reminder.occurrence or reminder.due,
+        occurrence=reminder.delivery,
         channels=sorted(channels),
     )
 

@@ -45,6 +45,13 @@ class Reminder(msgspec.Struct, kw_only=True):
     occurrence: datetime | None = None
     recurring: bool = False
     expires: datetime | None = None
+    snoozed: datetime | None = None
+
+    @property
+    def delivery(self) -> datetime:
+        """The instant that names this delivery in the daemon's ledger: the occurrence, or
+        the due time; a snoozed reminder is a new delivery at the time it was put off to."""
+        return self.snoozed or self.occurrence or self.due
 
     def to_json(self) -> dict[str, Any]:
         """Return the contract's JSON fields (and the extra ones) as plain values."""
@@ -127,7 +134,7 @@ def apply_user_actions(reminders: Iterable[Reminder], state: State) -> list[Remi
                 continue
         until = state.snoozed.get(reminder.id)
         if until is not None and until > reminder.due:
-            reminder = msgspec.structs.replace(reminder, due=until)
+            reminder = msgspec.structs.replace(reminder, due=until, snoozed=until)
         kept.append(reminder)
     kept.sort(key=lambda r: (r.due, -PRIORITIES.index(r.priority), r.id))
     return kept

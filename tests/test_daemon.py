@@ -455,3 +455,49 @@ def test_daemon_with_sighup_reloads_the_configuration(tmp_path: Path, receiver: 
     stop(process)
     assert titles == ["Thank-you owed · Ada Lovelace"]
     assert any(text.startswith("RELOADING=1") for text in sockets.collect())
+
+
+def test_daemon_once_with_a_snoozed_reminder_delivers_it_again_at_its_new_time(
+    tmp_path: Path, receiver: Receiver
+):
+    home = tmp_path / "home"
+    configure(home, receiver)
+    t0 = "2026-11-26T14:30:00+01:00"
+    for arguments in (("add", "Ada Lovelace", "--at", "-2d"), ("met", "ada", "--at", "-3h")):
+        assert run_coffeechat(home, *arguments, now=t0).status == 0
+    assert run_coffeechat(home, "daemon", "--once", now=t0).status == 0
+    agenda = run_coffeechat(home, "agenda", "--json", now=t0).json()
+    (thanks,) = [r for r in agenda["reminders"] if r["kind"] == "thank-you"]
+    assert run_coffeechat(home, "snooze", thanks["id"], "1h", now=t0).status == 0
+    assert run_coffeechat(home, "daemon", "--once", now="2026-11-26T15:20:00+01:00").status == 0
+    assert receiver.titles() == ["Thank-you owed · Ada Lovelace"]  # not yet
+    assert run_coffeechat(home, "daemon", "--once", now="2026-11-26T15:31:00+01:00").status == 0
+    assert receiver.titles() == ["Thank-you owed · Ada Lovelace"] * 2  # again, once
+
+
+def test_two_daemons_on_one_home_deliver_each_reminder_once(tmp_path: Path, receiver: Receiver):
+    home = tmp_path / "home"
+    configure(home, receiver, "[daemon]\nsummary_after = 100\n")
+    record(home, "add", "Someone", "--at", "-2d")
+    first, _ = ready(home, tmp_path)
+    second, _ = ready(home, tmp_path)
+    owe_thanks(home, *(f"Person {letter}" for letter in "ABCDEF"))
+    receiver.wait_for(6)
+    time.sleep(1.5)
+    stop(first)
+    stop(second)
+    titles = receiver.titles()
+    assert sorted(titles) == sorted(f"Thank-you owed · Person {letter}" for letter in "ABCDEF")
+
+
+def test_daemon_with_an_apprise_config_file_delivers_through_it(tmp_path: Path, receiver: Receiver):
+    home = tmp_path / "home"
+    home.mkdir()
+    apprise_file = tmp_path / "apprise.yml"
+    apprise_file.write_text(f"urls:\n  - json://127.0.0.1:{receiver.port}/\n")
+    (home / "config.toml").write_text(f'[[channels]]\nconfig = "{apprise_file}"\n')
+    (home / "config.toml").chmod(0o600)
+    owe_thanks(home, "Ada Lovelace")
+    result = run_coffeechat(home, "daemon", "--once", now=None)
+    assert result.status == 0, result.stderr
+    assert receiver.titles() == ["Thank-you owed · Ada Lovelace"]
