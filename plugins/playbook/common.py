@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from coffeechat.events.projection import Contact, Outreach, State
@@ -12,14 +13,19 @@ from coffeechat.plugins.settings import Settings
 
 def user_zone(settings: Settings) -> ZoneInfo:
     """Return the user's zone: ``timezone`` in config.toml, else the system's."""
-    return zone_named(settings.timezone) if settings.timezone else local_zone()
+    return _zone(settings.timezone) if settings.timezone else local_zone()
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return zone_named(name)
 
 
 def contact_zone(contact: Contact, settings: Settings) -> ZoneInfo:
     """Return the contact's zone when known, else the user's."""
     if contact.tz:
         try:
-            return zone_named(contact.tz)
+            return _zone(contact.tz)
         except Exception:
             pass
     return user_zone(settings)
@@ -40,14 +46,34 @@ def unanswered(contact: Contact) -> list[Outreach]:
     return sorted(run, key=lambda outreach: outreach.at)
 
 
-def stage(contact: Contact, now: datetime, settings: Settings) -> str:
-    """Return the contact's stage under the configured nudge settings."""
-    return stage_of(
+# Several rules ask for the same contact's stage in one evaluation: remember the answers
+# for one (state, number of events folded, instant, settings) at a time.
+_stages: tuple[tuple[int, int, datetime, int], dict[str, str]] | None = None
+
+
+def stage(contact: Contact, now: datetime, settings: Settings, state: State | None = None) -> str:
+    """Return the contact's stage under the configured nudge settings.
+
+    With ``state`` (the one the contact belongs to), answers are remembered for the rest
+    of this evaluation.
+    """
+    global _stages
+    if state is not None:
+        key = (id(state), state.events, now, id(settings))
+        if _stages is None or _stages[0] != key:
+            _stages = (key, {})
+        known = _stages[1].get(contact.handle)
+        if known is not None:
+            return known
+    answer = stage_of(
         contact,
         now,
         nudge_after=settings.playbook.nudge_after.delta,
         max_nudges=settings.playbook.max_nudges,
     )
+    if state is not None and _stages is not None:
+        _stages[1][contact.handle] = answer
+    return answer
 
 
 def shift(instant: datetime, delta: timedelta, zone: ZoneInfo) -> datetime:
@@ -60,10 +86,14 @@ def shift(instant: datetime, delta: timedelta, zone: ZoneInfo) -> datetime:
     return moved.astimezone(UTC).astimezone(zone)  # a wall time in a DST gap moves forward
 
 
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def day(instant: datetime, zone: ZoneInfo) -> str:
-    """Return a date as people say it: ``Tue 1 Dec``."""
+    """Return a date as people say it: ``Tue 1 Dec`` (in English, whatever the locale)."""
     local = instant.astimezone(zone)
-    return f"{local:%a} {local.day} {local:%b}"
+    return f"{_DAYS[local.weekday()]} {local.day} {_MONTHS[local.month - 1]}"
 
 
 def clock(instant: datetime, zone: ZoneInfo) -> str:

@@ -34,8 +34,10 @@ def coffeechat_reminders(state: State, now: datetime, settings: Settings) -> lis
     ):
         occurrences.append(last)  # this week's, not yet done
     occurrences.append(next_fire(cron, max(now, since), zone))  # so the daemon wakes for it
-    stages = Counter(stage(contact, now, settings) for contact in contacts)
-    planned = [contact.name for contact in contacts if stage(contact, now, settings) == "planned"]
+    stages = Counter(stage(contact, now, settings, state) for contact in contacts)
+    planned = [
+        contact.name for contact in contacts if stage(contact, now, settings, state) == "planned"
+    ]
     parts = []
     if planned:
         parts.append(f"reach out this week to {', '.join(planned)}")

@@ -16,7 +16,7 @@ def coffeechat_reminders(state: State, now: datetime, settings: Settings) -> lis
     """Propose a touchpoint for everyone met, on their cadence."""
     reminders = []
     for contact in tracked(state):
-        if contact.met is None or stage(contact, now, settings) == "declined":
+        if contact.met is None or stage(contact, now, settings, state) == "declined":
             continue
         steps: list[Step] = [s for s in (contact.met, contact.thanked, contact.touched) if s]
         last = max(steps, key=lambda step: step.at)

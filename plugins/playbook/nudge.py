@@ -24,7 +24,7 @@ def coffeechat_reminders(state: State, now: datetime, settings: Settings) -> lis
     playbook = settings.playbook
     reminders = []
     for contact in tracked(state):
-        if stage(contact, now, settings) not in ("reached", "no-reply"):
+        if stage(contact, now, settings, state) not in ("reached", "no-reply"):
             continue
         run = unanswered(contact)
         if not run:

@@ -22,7 +22,7 @@ def coffeechat_reminders(state: State, now: datetime, settings: Settings) -> lis
     reminders = []
     for contact in tracked(state):
         planned = contact.planned
-        if planned is None or stage(contact, now, settings) != "planned":
+        if planned is None or stage(contact, now, settings, state) != "planned":
             continue
         zone = contact_zone(contact, settings)
         due = next_in_window(planned.at, playbook.send_window.text, zone)
