@@ -501,3 +501,18 @@ def test_daemon_with_an_apprise_config_file_delivers_through_it(tmp_path: Path, 
     result = run_coffeechat(home, "daemon", "--once", now=None)
     assert result.status == 0, result.stderr
     assert receiver.titles() == ["Thank-you owed · Ada Lovelace"]
+
+
+def test_channels_add_creates_a_private_config_the_daemon_uses(tmp_path: Path, receiver: Receiver):
+    home = tmp_path / "home"
+    url = f"json://user:s3cr3t@127.0.0.1:{receiver.port}/"
+    added = run_coffeechat(home, "channels", "add", url, "--tag", "phone", now=None)
+    assert added.status == 0, added.stderr
+    assert "s3cr3t" not in added.stdout
+    assert (home / "config.toml").stat().st_mode & 0o777 == 0o600
+    owe_thanks(home, "Ada Lovelace")
+    result = run_coffeechat(home, "daemon", "--once", now=None)
+    assert result.status == 0, result.stderr
+    assert receiver.titles() == ["Thank-you owed · Ada Lovelace"]
+    tested = run_coffeechat(home, "channels", "test", "--tag", "phone", now=None)
+    assert tested.status == 0 and tested.stdout.startswith("ok ")

@@ -58,11 +58,45 @@ def _run_daemon(app: App, args: argparse.Namespace) -> int:
 
 
 def _configure_channels(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", choices=["test"], help="send a test through each channel")
-    parser.add_argument("--tag", help="only the channels with this tag")
+    parser.add_argument(
+        "action",
+        choices=["test", "add"],
+        help="test: send a test through each channel; "
+        "add URL: add a channel to config.toml (created 0600)",
+    )
+    parser.add_argument("url", nargs="?", metavar="URL", help="with add: the channel's URL")
+    parser.add_argument("--tag", action="append", help="test: only this tag; add: its tags")
 
 
 def _run_channels(app: App, args: argparse.Namespace) -> int:
+    if args.action == "add":
+        return _add_channel(app, args.url, args.tag or [])
+    return _test_channels(app, args)
+
+
+def _add_channel(app: App, url: str | None, tags: list[str]) -> int:
+    """Append a ``[[channels]]`` entry to config.toml, creating it private (0600)."""
+    import json
+
+    from coffeechat.daemon.channels import redact
+    from coffeechat.events.errors import UserError
+
+    if not url or "://" not in url:
+        raise UserError("channels add needs a URL such as ntfy://my-topic")
+    path = app.home.config_file
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with os.fdopen(descriptor, "a", encoding="utf-8") as file:
+        # JSON strings are valid TOML basic strings.
+        file.write(f"\n[[channels]]\nurl = {json.dumps(url)}\n")
+        if tags:
+            file.write(f"tags = {json.dumps(tags)}\n")
+    os.chmod(path, 0o600)  # it holds a secret now, whatever it was before
+    app.out(f"added {redact(url)} to {path} (mode 600)")
+    return 0
+
+
+def _test_channels(app: App, args: argparse.Namespace) -> int:
     from coffeechat.daemon.channels import build_channels
     from coffeechat.daemon.runner import check_config_permissions
     from coffeechat.plugins.manager import load_plugins, settings_sections
@@ -75,7 +109,7 @@ def _run_channels(app: App, args: argparse.Namespace) -> int:
     settings = load_settings(app.home.config_file, settings_sections(plugins))
     channels = build_channels(settings.channels, plugins, os.environ)
     if args.tag:
-        channels = [c for c in channels if args.tag in c.tags]
+        channels = [c for c in channels if set(args.tag) & set(c.tags)]
     test = make_reminder("test", None, app.now, "A test from coffeechat.", because=[])
     results = []
     for channel in channels:
@@ -159,7 +193,7 @@ COMMANDS: dict[str, Command] = {
     "daemon": Command(
         "the service: deliver each reminder at its moment", _configure_daemon, _run_daemon
     ),
-    "channels": Command("test the notification channels", _configure_channels, _run_channels),
+    "channels": Command("add or test notification channels", _configure_channels, _run_channels),
     "doctor": Command(
         "check the home, config, plugins, channels, log and service",
         lambda parser: None,
