@@ -22,6 +22,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from datetime import datetime, timedelta
 from types import FrameType
 from typing import Any
@@ -183,7 +184,7 @@ class Daemon:
         if retry is not None:
             next_wake = min(next_wake, retry)
         upcoming = [r for r in reminders if r.due > now]
-        status = _status(upcoming[0] if upcoming else None, len(due), zone)
+        status = _status(upcoming[0] if upcoming else None, zone)
         if status != self.last_status:  # systemd keeps the last one; say only what changed
             self.notifier.status(status)
             self.last_status = status
@@ -319,20 +320,20 @@ class Daemon:
         self.notifier.ready("replayed the log")
         LOG.info("ready: %d contacts, %d events", len(self.state.contacts), self.state.events)
         ping = self.notifier.watchdog_interval
-        next_ping = _monotonic() + ping if ping else None
+        next_ping = time.monotonic() + ping if ping else None
         try:
             while not self.stopping():
                 next_wake = self.cycle(self.clock.now())
                 timeout = max(0.0, self.clock.seconds_until(next_wake))
                 if next_ping is not None:
-                    timeout = min(timeout, max(0.0, next_ping - _monotonic()))
+                    timeout = min(timeout, max(0.0, next_ping - time.monotonic()))
                 else:
                     timeout = min(timeout, RESUME_CHECK_SECONDS)
                 self.wake.wait(timeout)
                 self.wake.clear()
-                if next_ping is not None and _monotonic() >= next_ping:
+                if next_ping is not None and time.monotonic() >= next_ping:
                     self.notifier.watchdog()
-                    next_ping = _monotonic() + (ping or 0)
+                    next_ping = time.monotonic() + (ping or 0)
                 if self.stopping():
                     break
                 if self.actions:
@@ -382,18 +383,12 @@ def _sent(stamp: Stamp, reminder: Reminder, channels: list[str]) -> m.Event:
     )
 
 
-def _status(upcoming: Reminder | None, delivered: int, zone: Any) -> str:
+def _status(upcoming: Reminder | None, zone: Any) -> str:
     if upcoming is None:
         return "nothing coming"
     when = upcoming.due.astimezone(zone)
     who = f" for {upcoming.contact}" if upcoming.contact else ""
     return f"next: {upcoming.kind}{who} at {when:%a %d %b %H:%M}"
-
-
-def _monotonic() -> float:
-    import time
-
-    return time.monotonic()
 
 
 def check_config_permissions(path: str) -> None:
