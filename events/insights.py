@@ -9,7 +9,6 @@
 """
 
 from collections import defaultdict
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -117,8 +116,3 @@ def summarise(state: State, zone: ZoneInfo) -> Insights:
         roles.append(RoleInsight(industry, role, average, lessons))
     roles.sort(key=lambda r: (-(r.average_fit or 0), r.industry or "", r.role or ""))
     return Insights(funnel, rates, roles)
-
-
-def first_outreach_weekday(at: datetime, zone: ZoneInfo) -> str:
-    """Return the weekday name of an instant in a zone."""
-    return WEEKDAYS[at.astimezone(zone).weekday()]

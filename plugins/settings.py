@@ -104,12 +104,6 @@ def _decode_custom(kind: type, value: Any) -> Any:
     raise NotImplementedError(kind)
 
 
-def _encode_custom(value: Any) -> Any:
-    if isinstance(value, Duration | Cron | ClockTime):
-        return value.text
-    raise NotImplementedError(type(value))
-
-
 class PlaybookSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """The numbers of the playbook (``[playbook]``); each rule reads its own."""
 
@@ -202,14 +196,6 @@ class Settings:
     def section(self, name: str) -> Any:
         """Return the section a plugin declared under ``name``; KeyError if none did."""
         return self.sections[name]
-
-    def to_builtins(self) -> dict[str, Any]:
-        """Return every section as plain values (for ``doctor`` and ``--json``)."""
-        shown = {
-            name: msgspec.to_builtins(value, enc_hook=_encode_custom)
-            for name, value in self.sections.items()
-        }
-        return {"timezone": self.timezone, **shown}
 
 
 CORE_KEYS = ("timezone", "channels", "routing")

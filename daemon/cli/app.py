@@ -11,8 +11,6 @@ import sys
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
-import msgspec
-
 from coffeechat.events.clock import clock_from_environment
 from coffeechat.events.contacts import resolve
 from coffeechat.events.decisions import Decision, Stamp, as_one_batch
@@ -137,16 +135,3 @@ class App:
         """Print a value as JSON (msgspec structs, datetimes and all)."""
         self.stdout.write(encoder.encode(value).decode())
         self.stdout.write("\n")
-
-
-def to_builtins(value: Any) -> Any:
-    """Return a value as plain JSON-ready Python objects."""
-    return msgspec.to_builtins(value)
-
-
-def terminal_width() -> int:
-    """Return the width to fit tables into."""
-    try:
-        return os.get_terminal_size().columns
-    except OSError:
-        return 100

@@ -9,6 +9,7 @@ from typing import Any
 from coffeechat.daemon.cli.app import App
 from coffeechat.daemon.cli.render import describe, moment, short_id, table
 from coffeechat.daemon.cli.spec import Command
+from coffeechat.events.contacts import resolve
 from coffeechat.events.log import LogProblem, iter_segment_events, merge_segments, read_segments
 from coffeechat.events.model import Event, tag_of
 from coffeechat.events.projection import PROFILE_FIELDS, Contact, State, replay
@@ -129,7 +130,7 @@ def _configure_show(parser: argparse.ArgumentParser) -> None:
 
 def _run_show(app: App, args: argparse.Namespace) -> None:
     state, now = state_at(app, args.at)
-    contact = _resolve_in(app, state, args.contact)
+    contact = resolve(state, args.contact)
     outlook = Outlook(app, state, now)
     stage = outlook.stage(contact)
     timeline = [
@@ -171,12 +172,6 @@ def _run_show(app: App, args: argparse.Namespace) -> None:
     app.out("")
     for event in timeline:
         app.out(f"  {moment(event.at, app.zone, now)}  {describe(event, state, app.zone)}")
-
-
-def _resolve_in(app: App, state: State, query: str) -> Contact:
-    from coffeechat.events.contacts import resolve
-
-    return resolve(state, query)
 
 
 # --- log -------------------------------------------------------------------------------------
