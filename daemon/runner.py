@@ -36,7 +36,7 @@ from coffeechat.events.decisions import Stamp
 from coffeechat.events.errors import UserError
 from coffeechat.events.home import Home
 from coffeechat.events.log import LogProblem, iter_segment_events, merge_segments, read_segments
-from coffeechat.events.projection import State, apply, occurrence_key
+from coffeechat.events.projection import State, occurrence_key
 from coffeechat.events.snapshot import CachedProjection
 from coffeechat.events.zones import local_zone, zone_named
 from coffeechat.plugins.manager import Plugins, load_plugins, settings_sections
@@ -225,9 +225,10 @@ class Daemon:
         if not records:
             return
         appended = self.home.log(create=True).append(records)
-        for event in records:
-            apply(self.state, event)
         if appended is not None:
+            # Folds them and moves the snapshot on; if another process wrote in between,
+            # the next cycle's refresh folds both.
+            self.projection.appended(records, appended)
             self.hook_offsets[appended.segment] = appended.end
 
     def _contact_name(self, handle: str | None) -> str | None:
@@ -366,7 +367,7 @@ class Daemon:
     def replay_tail(self) -> None:
         """Fold what was appended (another process, another device) and show the plugins."""
         problems: list[LogProblem] = []
-        self.state = self.projection.load(problems)
+        self.state = self.projection.refresh(problems)
         for problem in problems:
             if problem.describe() not in self.warned:
                 self.warned.add(problem.describe())

@@ -89,31 +89,50 @@ class CachedProjection:
         ``problems``. The snapshot is refreshed when enough new events were folded.
         """
         snapshot = _load(self.cache_file)
-        offsets = _offsets_if_valid(snapshot, self.log_dir) if snapshot is not None else None
-        if snapshot is not None and offsets is not None:
-            tail = read_segments(self.log_dir, offsets)
-            if not tail_needs_full_replay(tail) and not _arrived_late(tail, snapshot.state):
-                self.problems = [
-                    LogProblem(p.path, p.line, p.kind, p.reason)  # type: ignore[arg-type]
-                    for p in snapshot.problems
-                ]
-                new_problems: list[LogProblem] = []
-                state = snapshot.state
-                before = state.events
-                streams = [iter_segment_events(segment, new_problems) for segment in tail]
-                apply_all(state, merge_segments(streams))
-                self.problems.extend(new_problems)
-                self._remember(state, tail)
-                if state.events - before >= SAVE_AFTER_EVENTS or new_problems:
-                    self._save()
-                problems.extend(self.problems)
-                return state
-        segments = read_segments(self.log_dir)
-        self.problems = []
-        state = replay(segments, self.problems)
-        self._remember(state, segments)
-        if segments:
+        state = None
+        if snapshot is not None:
+            remembered = [
+                LogProblem(p.path, p.line, p.kind, p.reason)  # type: ignore[arg-type]
+                for p in snapshot.problems
+            ]
+            state = self._fold_tail(snapshot.state, snapshot.marks, remembered)
+        return self._finish(state, problems)
+
+    def refresh(self, problems: list[LogProblem]) -> State:
+        """Return the state this object holds plus what was appended since, without
+        reading the snapshot file again (a long-running process calls this)."""
+        state = None
+        if self.state is not None:
+            state = self._fold_tail(self.state, list(self.marks.values()), self.problems)
+        return self._finish(state, problems)
+
+    def _fold_tail(
+        self, state: State, marks: list[SegmentMark], known: list[LogProblem]
+    ) -> State | None:
+        """Fold what follows ``marks`` into ``state``; None when only a full replay will do."""
+        offsets = _offsets_if_valid(marks, self.log_dir)
+        if offsets is None:
+            return None
+        tail = read_segments(self.log_dir, offsets)
+        if tail_needs_full_replay(tail) or _arrived_late(tail, state):
+            return None
+        new_problems: list[LogProblem] = []
+        before = state.events
+        apply_all(state, merge_segments([iter_segment_events(s, new_problems) for s in tail]))
+        self.problems = [*known, *new_problems]
+        self._remember(state, tail)
+        if state.events - before >= SAVE_AFTER_EVENTS or new_problems:
             self._save()
+        return state
+
+    def _finish(self, state: State | None, problems: list[LogProblem]) -> State:
+        if state is None:  # no usable snapshot: replay everything
+            segments = read_segments(self.log_dir)
+            self.problems = []
+            state = replay(segments, self.problems)
+            self._remember(state, segments)
+            if segments:
+                self._save()
         problems.extend(self.problems)
         return state
 
@@ -202,8 +221,8 @@ def _load(cache_file: str) -> Snapshot | None:
     return snapshot if snapshot.version == PROJECTION_VERSION else None
 
 
-def _offsets_if_valid(snapshot: Snapshot, log_dir: str) -> dict[str, int] | None:
-    marks = {mark.name: mark for mark in snapshot.marks}
+def _offsets_if_valid(known: list[SegmentMark], log_dir: str) -> dict[str, int] | None:
+    marks = {mark.name: mark for mark in known}
     offsets: dict[str, int] = {}
     present = set()
     for path in segment_paths(log_dir):

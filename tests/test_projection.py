@@ -19,7 +19,7 @@ from coffeechat.events import model as m
 from coffeechat.events.decisions import Stamp
 from coffeechat.events.log import EventLog, read_segments
 from coffeechat.events.projection import State, apply, apply_all, replay
-from coffeechat.events.snapshot import load_state
+from coffeechat.events.snapshot import CachedProjection, load_state
 from coffeechat.events.stages import stage_of
 
 START = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
@@ -126,11 +126,14 @@ def test_replay_with_any_batching_and_snapshots_equals_full_replay(plan):
     with tempfile.TemporaryDirectory() as directory:
         folder, cache = Path(directory) / "log", Path(directory) / "cache"
         log = EventLog(folder, "laptop")
+        kept = CachedProjection(folder, cache)  # a long-running reader, as the daemon is
         for batch in build_events(plan):
             log.append(batch)
             load_state(folder, cache, [])  # incremental, through the snapshot
+            kept.refresh([])  # incremental, from memory
         through_snapshot = load_state(folder, cache, [])
         assert encoded(through_snapshot) == encoded(full_replay(folder))
+        assert encoded(kept.refresh([])) == encoded(full_replay(folder))
 
 
 @settings(max_examples=60, deadline=None)

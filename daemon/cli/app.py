@@ -16,7 +16,7 @@ from coffeechat.events.contacts import resolve
 from coffeechat.events.decisions import Decision, Stamp, as_one_batch
 from coffeechat.events.errors import UserError
 from coffeechat.events.home import Home
-from coffeechat.events.log import LogProblem
+from coffeechat.events.log import EventLog, LogProblem
 from coffeechat.events.model import Event, encoder
 from coffeechat.events.projection import Contact, State
 from coffeechat.events.snapshot import CachedProjection
@@ -107,7 +107,8 @@ class App:
         """
         os.makedirs(self.home.data_dir, mode=0o700, exist_ok=True)
         events = as_one_batch(decision.events)
-        written = self.home.log(create=True).append(events)
+        # The events name their device (read once, when they were stamped).
+        written = EventLog(self.home.log_dir, events[0].device).append(events)
         if self._state is not None and written is not None:
             self.projection.appended(events, written)
         if self.json:
