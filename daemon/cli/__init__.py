@@ -139,16 +139,30 @@ def build_parser(only: str | None = None, extra: dict[str, Command] | None = Non
     return parser
 
 
-def _command_word(argv: Sequence[str]) -> str | None:
+def build_command_parser(name: str, spec: Command) -> Parser:
+    """Return the parser of one command on its own (``coffeechat NAME``).
+
+    It reads the same arguments as the sub-parser :func:`build_parser` makes for it,
+    given without the command word; building it alone skips the top-level parser,
+    which is most of what a recording command spends in argparse.
+    """
+    parser = Parser(prog=f"coffeechat {name}", description=spec.description)
+    _global_options(parser, suppress=False)
+    spec.configure(parser)
+    return parser
+
+
+def _command_word(argv: Sequence[str]) -> int | None:
+    """Return the index of the command word in ``argv`` (None when there is none)."""
     skip = False
-    for word in argv:
+    for index, word in enumerate(argv):
         if skip:
             skip = False
             continue
         if word == "--home":
             skip = True
         elif not word.startswith("-"):
-            return word
+            return index
     return None
 
 
@@ -164,17 +178,27 @@ def _home_argument(argv: Sequence[str]) -> str | None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     arguments = list(sys.argv[1:] if argv is None else argv)
-    word = _command_word(arguments)
+    index = _command_word(arguments)
+    word = None if index is None else arguments[index]
     extra: dict[str, Command] = {}
-    wants_help = word is None and any(a in ("-h", "--help") for a in arguments)
+    wants_help = any(a in ("-h", "--help") for a in arguments[:index])
     if (word is not None and word not in MODULE_OF) or wants_help:
         from coffeechat.daemon.cli.extensions import plugin_commands
 
         extra = plugin_commands(_home_argument(arguments), reserved=set(MODULE_OF))
-    known = word is not None and (word in MODULE_OF or word in extra)
-    parser = build_parser(only=word if known else None, extra=extra)
     try:
-        args = parser.parse_args(arguments)
+        if (
+            index is not None
+            and word is not None
+            and not wants_help
+            and (word in MODULE_OF or word in extra)
+        ):
+            spec = extra[word] if word in extra else command(word)
+            own = arguments[:index] + arguments[index + 1 :]
+            args = build_command_parser(word, spec).parse_args(own)
+            args.command = word
+        else:
+            args = build_parser(extra=extra).parse_args(arguments)
     except SystemExit as stop:
         return int(stop.code or 0)
     name = args.command or DEFAULT_COMMAND
