@@ -33,7 +33,10 @@ from coffeechat.events.upcast import UPCASTERS, decode_event, finish_decoded
 
 SEGMENT_SUFFIX = ".jsonl"
 QUARANTINE_SUFFIX = ".quarantine"
-_CHUNK = 1 << 20
+# Lines are decoded and folded a chunk at a time. 64 KiB (~300 events) keeps a chunk's
+# decoded objects in the CPU cache while they are folded and freed: a full replay of
+# 1 M events took ~1.45 s with 8-128 KiB chunks against ~2.5 s with 1 MiB ones.
+_CHUNK = 1 << 16
 # For each type that has upcasters: how its lines are tagged, and how a line at the
 # current version starts, as this writer writes them. When a chunk's count of the one
 # equals its count of the other, no event in it needs upcasting (checked in C, not per
@@ -174,15 +177,16 @@ def iter_segment_events(segment: SegmentData, problems: list[LogProblem]) -> Ite
 
 
 def iter_segment_batches(segment: SegmentData, problems: list[LogProblem]) -> Iterator[list[Event]]:
-    """Yield the events of a segment in file order, a list per chunk of about a megabyte.
+    """Yield the events of a segment in file order, a list per chunk of about 64 KiB.
 
     A chunk that fails to decode is decoded again line by line to find the culprit, so
-    one bad line costs only its chunk's speed.
+    one bad line costs only its chunk's speed. Lines are counted only when a problem
+    needs its line number (counting them all costs ~65 ms per million events).
     """
     data = segment.data
     length = len(data)
     position = 0
-    line_index = 0
+    counted, lines_before = 0, 0  # how many lines data[:counted] holds
     decoder = event_decoder() if data else None
     while position < length:
         cut = data.rfind(b"\n", position, position + _CHUNK) + 1
@@ -194,12 +198,13 @@ def iter_segment_batches(segment: SegmentData, problems: list[LogProblem]) -> It
             if _may_need_upcasting(chunk):
                 batch = _upcast_batch(batch, chunk)
         except (msgspec.DecodeError, msgspec.ValidationError):
-            batch = _decode_one_by_one(segment, chunk, line_index, cut == length, problems)
+            lines_before += data.count(b"\n", counted, position)
+            counted = position
+            batch = _decode_one_by_one(segment, chunk, lines_before, cut == length, problems)
         yield batch
-        line_index += chunk.count(b"\n")
         position = cut
     if segment.torn:
-        number = segment.line_number(line_index)
+        number = segment.line_number(lines_before + data.count(b"\n", counted))
         problems.append(LogProblem(segment.path, number, "torn", "no newline at the end"))
 
 

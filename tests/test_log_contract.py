@@ -637,6 +637,20 @@ class TestEventLogContract:
         assert where(tail_problems) == expected
         assert tail_events == middle + after
 
+    def test_read_with_a_bad_line_then_a_torn_tail_chunks_apart_reports_their_exact_lines(
+        self, log_dir: Path
+    ) -> None:
+        before = notes(DEVICE, 3000, label="before", padding=400)
+        after = notes(DEVICE, 1500, minutes=1, label="after", padding=400)
+        segment = write_segment(
+            log_dir, DEVICE, lines_of(before), BAD_LINE, lines_of(after), CUT_SHORT
+        )
+
+        events, problems = read_file(segment)
+
+        assert where(problems) == [(segment.name, 3001, "bad"), (segment.name, 4502, "torn")]
+        assert events == before + after
+
     def test_repair_with_a_bad_middle_line_and_a_torn_tail_quarantines_only_them(
         self, log_dir: Path, open_umask: None
     ) -> None:
