@@ -10,6 +10,7 @@ the command being run is built, which keeps a recording command quick to start.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import re
@@ -204,10 +205,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     name = args.command or DEFAULT_COMMAND
     if args.command is None:
         args = build_parser(only=name).parse_args([*arguments, name])
+    recording = MODULE_OF.get(name) == "recording"
+    if not recording:
+        gc.enable()  # the console script starts with it off (see coffeechat.daemon.console)
     try:
         from coffeechat.daemon.cli.app import App
 
-        app = App(home=args.home, json=args.json)
+        app = App(home=args.home, json=args.json, few_contacts=recording)
         spec = extra[name] if name in extra else command(name)
         return spec.run(app, args) or 0
     except UserError as error:

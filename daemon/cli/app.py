@@ -35,7 +35,11 @@ class App:
         json: bool,
         stdout: TextIO | None = None,
         stderr: TextIO | None = None,
+        *,
+        few_contacts: bool = False,
     ) -> None:
+        """``few_contacts``: the command touches one or two contacts (a recording
+        command), so the snapshot decodes each contact only when it is used."""
         self.home = Home.locate(home)
         self.json = json
         self.stdout = stdout or sys.stdout
@@ -48,7 +52,9 @@ class App:
         self._zone: ZoneInfo | None = None
         self.now = self.clock.now()
         self._state: State | None = None
-        self.projection = CachedProjection(self.home.log_dir, self.home.cache_dir)
+        self.projection = CachedProjection(
+            self.home.log_dir, self.home.cache_dir, lazy_contacts=few_contacts
+        )
         self.problems: list[LogProblem] = []
 
     @property
