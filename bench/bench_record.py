@@ -82,6 +82,8 @@ def main() -> None:
 
         commands = {
             "python -c pass": [sys.executable, "-c", "pass"],
+            # The floor: the two libraries a recording command cannot do without.
+            "import msgspec, argparse": [sys.executable, "-c", "import msgspec, argparse"],
             "coffeechat note": [coffeechat, "--home", str(home), "note", "person-1", "bench note"],
         }
         task_env = taskwarrior_home(Path(directory), options.events)
@@ -93,7 +95,7 @@ def main() -> None:
     print(f"recording one event into a log of {options.events:,} events, median of {options.runs}")
     for name, seconds in results.items():
         print(
-            f"  {name:<16} {milliseconds(seconds):>9}   {seconds / reference:4.1f}x python -c pass"
+            f"  {name:<24} {milliseconds(seconds):>9}   {seconds / reference:4.1f}x python -c pass"
         )
     if task_env is None:
         print("  (task add: Taskwarrior is not installed; apt-get install taskwarrior)")
