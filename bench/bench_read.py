@@ -2,6 +2,7 @@
 
 Cold: the cache is deleted before every run (a full replay). Warm: the snapshot is
 current (what every command but the first finds). Reference: ``python -c pass``.
+The runs take turns, so a burst of load on a shared machine hits them all alike.
 
     python bench/bench_read.py [--runs 15] [--events 100000] [--contacts 2000]
 """
@@ -10,26 +11,11 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from common import bench_home, milliseconds
-
-
-def timed(command: list[str], runs: int, before: object = None) -> float:
-    timings = []
-    for run in range(runs + 1):
-        if callable(before):
-            before()
-        began = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True)
-        if run:
-            timings.append(time.perf_counter() - began)
-    return statistics.median(timings)
+from common import bench_home, interleaved_medians, milliseconds
 
 
 def main() -> None:
@@ -46,11 +32,15 @@ def main() -> None:
         def drop_cache() -> None:
             shutil.rmtree(cache, ignore_errors=True)
 
-        results = {"python -c pass": timed([sys.executable, "-c", "pass"], options.runs)}
+        commands: dict[str, list[str]] = {"python -c pass": [sys.executable, "-c", "pass"]}
         for name in ("ls", "show person-7"):
             command = [coffeechat, "--home", str(home), *name.split()]
-            results[f"{name} (cold)"] = timed(command, options.runs, drop_cache)
-            results[f"{name} (warm)"] = timed(command, options.runs)
+            # Each cold run replays and writes the snapshot, so the warm one that
+            # follows finds it current.
+            commands[f"{name} (cold)"] = command
+            commands[f"{name} (warm)"] = command
+        cold = {name: drop_cache for name in commands if name.endswith("(cold)")}
+        results = interleaved_medians(commands, options.runs, before=cold)
     reference = results["python -c pass"]
     print(
         f"reading a log of {options.events:,} events, {options.contacts:,} contacts, "

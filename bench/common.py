@@ -12,7 +12,7 @@ import random
 import statistics
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -89,26 +89,23 @@ def write_log(folder: Path, events: Sequence[m.Event], batch: int = 10_000) -> N
         log.append(events[start : start + batch])
 
 
-def median_seconds(command: Sequence[str], runs: int, env: dict[str, str] | None = None) -> float:
-    """Run a command ``runs`` times (after one warm-up) and return the median wall time."""
-    environment = {**os.environ, **(env or {})}
-    timings = []
-    for run in range(runs + 1):
-        began = time.perf_counter()
-        subprocess.run(command, env=environment, check=True, capture_output=True)
-        if run:
-            timings.append(time.perf_counter() - began)
-    return statistics.median(timings)
-
-
 def interleaved_medians(
-    commands: dict[str, Sequence[str]], runs: int, env: dict[str, str] | None = None
+    commands: dict[str, Sequence[str]],
+    runs: int,
+    env: dict[str, str] | None = None,
+    before: dict[str, Callable[[], object]] | None = None,
 ) -> dict[str, float]:
-    """Time several commands taking turns, so a burst of load hits them all alike."""
+    """Time several commands taking turns, so a burst of load hits them all alike.
+
+    ``before[name]``, when given, runs (untimed) before every run of that command.
+    """
     environment = {**os.environ, **(env or {})}
+    before = before or {}
     timings: dict[str, list[float]] = {name: [] for name in commands}
     for run in range(runs + 1):
         for name, command in commands.items():
+            if name in before:
+                before[name]()
             began = time.perf_counter()
             subprocess.run(command, env=environment, check=True, capture_output=True)
             if run:

@@ -14,6 +14,7 @@ falls back to a full replay. Deleting the cache is always safe.
 import contextlib
 import os
 from collections.abc import Iterator
+from functools import cache
 from typing import Any
 
 import msgspec
@@ -69,46 +70,39 @@ class Snapshot(msgspec.Struct):
 
 
 _encoder = msgspec.msgpack.Encoder()
-_decoders: dict[str, Any] = {}
 
 
-def _decoder(kind: str) -> Any:
-    """The snapshot's decoders, each built on first use (building one costs ~1 ms)."""
-    decoder = _decoders.get(kind)
-    if decoder is None:
-        if kind == "full":
-            decoder = msgspec.msgpack.Decoder(Snapshot)
-        elif kind == "lazy":
-            decoder = msgspec.msgpack.Decoder(_lazy_snapshot_type())
-        else:
-            decoder = msgspec.msgpack.Decoder(Contact)
-        _decoders[kind] = decoder
-    return decoder
+# The decoders are built on first use: building one costs about a millisecond.
+@cache
+def _full_decoder() -> msgspec.msgpack.Decoder[Snapshot]:
+    return msgspec.msgpack.Decoder(Snapshot)
 
 
-def _lazy_snapshot_type() -> type:
-    """The layout of :class:`Snapshot` with every contact kept as its undecoded bytes.
+@cache
+def _lazy_decoder() -> msgspec.msgpack.Decoder[Any]:
+    """Reads :class:`Snapshot` with every contact kept as its undecoded bytes."""
+    stored_state = _retyped(State, contacts=dict[str, msgspec.Raw])
+    return msgspec.msgpack.Decoder(_retyped(Snapshot, state=stored_state))
 
-    Made from :class:`State`'s own fields, so that a field added there is never lost.
+
+@cache
+def _contact_decoder() -> msgspec.msgpack.Decoder[Contact]:
+    return msgspec.msgpack.Decoder(Contact)
+
+
+def _retyped(struct: type[msgspec.Struct], **types: Any) -> Any:
+    """Return a struct type with the layout of ``struct`` but some fields' types replaced.
+
+    Made from the struct's own fields, so that a field added there is never lost.
     """
     fields = []
-    for field in msgspec.structs.fields(State):
-        kind = dict[str, msgspec.Raw] if field.name == "contacts" else field.type
+    for field in msgspec.structs.fields(struct):
+        default = field.default
         if field.default_factory is not msgspec.NODEFAULT:
             default = msgspec.field(default_factory=field.default_factory)
-        else:
-            default = field.default
-        fields.append((field.name, kind, default))
-    stored_state = msgspec.defstruct("StoredState", fields, kw_only=True)
-    return msgspec.defstruct(
-        "LazySnapshot",
-        [
-            ("version", int),
-            ("marks", list[SegmentMark]),
-            ("problems", list[StoredProblem]),
-            ("state", stored_state),
-        ],
-    )
+        fields.append((field.name, types.get(field.name, field.type), default))
+    # Keyword-only, so that a field without a default may follow one with a default.
+    return msgspec.defstruct(f"Stored{struct.__name__}", fields, kw_only=True)
 
 
 class LazyContacts(dict[str, Contact]):
@@ -131,7 +125,7 @@ class LazyContacts(dict[str, Contact]):
         if not isinstance(value, msgspec.Raw):
             return value  # type: ignore[return-value]
         try:
-            contact: Contact = _decoder("contact").decode(value)
+            contact: Contact = _contact_decoder().decode(value)
         except (msgspec.DecodeError, msgspec.ValidationError) as error:
             _remove(self.cache_file)
             raise LogDamaged(
@@ -346,17 +340,16 @@ def _load(cache_file: str, lazy_contacts: bool = False) -> Snapshot | None:
     try:
         with open(cache_file, "rb") as file:
             data = file.read()
-        snapshot = _decoder("lazy" if lazy_contacts else "full").decode(data)
+        if not lazy_contacts:
+            snapshot = _full_decoder().decode(data)
+        else:
+            stored = _lazy_decoder().decode(data)
+            fields = {name: getattr(stored.state, name) for name in State.__struct_fields__}
+            fields["contacts"] = LazyContacts(stored.state.contacts, cache_file)
+            snapshot = Snapshot(stored.version, stored.marks, stored.problems, State(**fields))
     except (OSError, msgspec.DecodeError, msgspec.ValidationError):
         return None
-    if snapshot.version != PROJECTION_VERSION:
-        return None
-    if lazy_contacts:
-        stored = snapshot.state
-        fields = {name: getattr(stored, name) for name in State.__struct_fields__}
-        fields["contacts"] = LazyContacts(stored.contacts, cache_file)
-        snapshot = Snapshot(snapshot.version, snapshot.marks, snapshot.problems, State(**fields))
-    return snapshot  # type: ignore[no-any-return]
+    return snapshot if snapshot.version == PROJECTION_VERSION else None
 
 
 def _remove(path: str) -> None:

@@ -119,8 +119,8 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     )
 
 
-def build_parser(only: str | None = None, extra: dict[str, Command] | None = None) -> Parser:
-    """Return the parser; with ``only``, build just that command's sub-parser.
+def build_parser(extra: dict[str, Command] | None = None) -> Parser:
+    """Return the whole parser: every command as a sub-parser (for help and mistakes).
 
     ``extra`` holds the commands plugins added (loaded only when they are needed).
     """
@@ -132,7 +132,7 @@ def build_parser(only: str | None = None, extra: dict[str, Command] | None = Non
     )
     _global_options(parser, suppress=False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    for name in [*MODULE_OF, *extra] if only is None else [only]:
+    for name in [*MODULE_OF, *extra]:
         spec = extra[name] if name in extra else command(name)
         sub = commands.add_parser(name, help=spec.help, description=spec.description)
         _global_options(sub, suppress=True)
@@ -140,14 +140,15 @@ def build_parser(only: str | None = None, extra: dict[str, Command] | None = Non
     return parser
 
 
-def build_command_parser(name: str, spec: Command) -> Parser:
+def build_command_parser(name: str, spec: Command, prog: str | None = None) -> Parser:
     """Return the parser of one command on its own (``coffeechat NAME``).
 
     It reads the same arguments as the sub-parser :func:`build_parser` makes for it,
     given without the command word; building it alone skips the top-level parser,
-    which is most of what a recording command spends in argparse.
+    which is most of what a recording command spends in argparse. ``prog`` names the
+    command in its messages (``coffeechat`` alone, for the default command).
     """
-    parser = Parser(prog=f"coffeechat {name}", description=spec.description)
+    parser = Parser(prog=prog or f"coffeechat {name}", description=spec.description)
     _global_options(parser, suppress=False)
     spec.configure(parser)
     return parser
@@ -167,6 +168,10 @@ def _command_word(argv: Sequence[str]) -> int | None:
     return None
 
 
+def _without(arguments: list[str], index: int) -> list[str]:
+    return arguments[:index] + arguments[index + 1 :]
+
+
 def _home_argument(argv: Sequence[str]) -> str | None:
     for index, word in enumerate(argv):
         if word == "--home" and index + 1 < len(argv):
@@ -180,31 +185,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     index = _command_word(arguments)
-    word = None if index is None else arguments[index]
+    word, own = (
+        (None, arguments) if index is None else (arguments[index], _without(arguments, index))
+    )
     extra: dict[str, Command] = {}
     wants_help = any(a in ("-h", "--help") for a in arguments[:index])
     if (word is not None and word not in MODULE_OF) or wants_help:
         from coffeechat.daemon.cli.extensions import plugin_commands
 
         extra = plugin_commands(_home_argument(arguments), reserved=set(MODULE_OF))
+    name = word or DEFAULT_COMMAND
     try:
-        if (
-            index is not None
-            and word is not None
-            and not wants_help
-            and (word in MODULE_OF or word in extra)
-        ):
-            spec = extra[word] if word in extra else command(word)
-            own = arguments[:index] + arguments[index + 1 :]
-            args = build_command_parser(word, spec).parse_args(own)
-            args.command = word
-        else:
-            args = build_parser(extra=extra).parse_args(arguments)
+        if wants_help or (word is not None and word not in MODULE_OF and word not in extra):
+            build_parser(extra).parse_args(arguments)  # prints the help, or the mistake
+            return 2  # not reached: argparse exits on both
+        spec = extra[name] if name in extra else command(name)
+        prog = None if word else "coffeechat"
+        args = build_command_parser(name, spec, prog).parse_args(own)
     except SystemExit as stop:
         return int(stop.code or 0)
-    name = args.command or DEFAULT_COMMAND
-    if args.command is None:
-        args = build_parser(only=name).parse_args([*arguments, name])
     recording = MODULE_OF.get(name) == "recording"
     if not recording:
         gc.enable()  # the console script starts with it off (see coffeechat.daemon.console)
