@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from coffeechat.events.errors import UserError
+from coffeechat.events.names import ascii_key, transliterate
 from coffeechat.events.projection import Contact, State
 
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
@@ -17,18 +18,23 @@ _NOT_WORD = re.compile(r"[\W_]+")
 
 
 def slugify(name: str) -> str:
-    """Given a name, return its slug: lower-case words joined by hyphens.
+    """Given a name, return its slug: lower-case ASCII words joined by hyphens.
 
-    Accents are dropped (``José`` → ``jose``); a name with no Latin letters keeps its
-    own (``李雷`` → ``李雷``); a name with no letters at all becomes ``contact``.
+    Letters are transliterated, never dropped (``Søren`` → ``soren``, ``Łukasz`` →
+    ``lukasz``, ``Straße`` → ``strasse``, ``Ada 李`` → ``ada-li``); a name with nothing
+    to transliterate keeps its own word characters; one with no letters at all becomes
+    ``contact``.
     """
-    import unicodedata  # only adding a contact needs it
-
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    slug = _NOT_SLUG.sub("-", ascii_name.lower()).strip("-")
+    slug = _NOT_SLUG.sub("-", transliterate(name).lower()).strip("-")
     if not slug:
         slug = _NOT_WORD.sub("-", name.casefold()).strip("-_")
     return slug or "contact"
+
+
+def sort_key(contact: Contact) -> str:
+    """Return how ``ls`` orders contacts: by name, transliterated and casefolded, so that
+    ``Ñandú`` sorts beside ``Nadia`` (read from the projection: no transliteration here)."""
+    return _key(contact)
 
 
 def new_handle(state: State, name: str) -> str:
@@ -49,9 +55,19 @@ def find_by_name(state: State, name: str) -> Contact | None:
     return None
 
 
+def _folded(contact: Contact) -> str:
+    return " ".join(contact.name.casefold().split())
+
+
+def _key(contact: Contact) -> str:
+    return contact.ascii_name or _folded(contact)
+
+
 def resolve(state: State, query: str) -> Contact:
     """Given a CONTACT argument, return the one contact it names.
 
+    In turn: the exact handle; the exact full name (case, spacing and accents aside);
+    the one contact whose handle or name (as written or transliterated) starts with it.
     Raise UserError if it names nobody, or several people (listing them).
     """
     text = query.strip()
@@ -60,12 +76,21 @@ def resolve(state: State, query: str) -> Contact:
     exact = state.contacts.get(text.lower())
     if exact is not None:
         return exact
-    folded = text.casefold()
+    folded = " ".join(text.casefold().split())
+    as_ascii = ascii_key(text)
     as_handle = slugify(text)
-    matches = [
+    contacts = list(state.contacts.values())
+    named = [
+        c for c in contacts if _folded(c) == folded or (c.ascii_name or _folded(c)) == as_ascii
+    ]
+    if len(named) == 1:
+        return named[0]
+    matches = named or [
         contact
-        for contact in state.contacts.values()
-        if contact.handle.startswith(as_handle) or contact.name.casefold().startswith(folded)
+        for contact in contacts
+        if contact.handle.startswith(as_handle)
+        or _folded(contact).startswith(folded)
+        or _key(contact).startswith(as_ascii)
     ]
     if len(matches) == 1:
         return matches[0]
@@ -73,4 +98,5 @@ def resolve(state: State, query: str) -> Contact:
         raise UserError(f"no contact matches {query!r}: see 'coffeechat ls', or add them first")
     shown = ", ".join(f"{contact.handle} ({contact.name})" for contact in matches[:8])
     more = f" and {len(matches) - 8} more" if len(matches) > 8 else ""
-    raise UserError(f"{query!r} matches several contacts: {shown}{more}; type more of it")
+    hint = "use a handle" if named else "type more of it"
+    raise UserError(f"{query!r} matches several contacts: {shown}{more}; {hint}")

@@ -35,8 +35,9 @@ from coffeechat.events.log import (
     iter_segment_events,
     merge_segments,
 )
+from coffeechat.events.names import ascii_name_of
 
-PROJECTION_VERSION = 3  # bump whenever the state's layout changes: snapshots are rebuilt
+PROJECTION_VERSION = 4  # bump whenever the state's layout changes: snapshots are rebuilt
 PROFILE_FIELDS = (
     "email",
     "phone",
@@ -126,6 +127,9 @@ class Contact(msgspec.Struct, kw_only=True):
     touched: Step | None = None
     introduced: list[str] = []
     notes: int = 0
+    # The name transliterated and casefolded, for names that are not plain ASCII: reads
+    # match and sort by it without importing the transliteration (events/names.py).
+    ascii_name: str | None = None
 
 
 class Recurring(msgspec.Struct):
@@ -165,6 +169,7 @@ def _on_contact_added(state: State, event: m.ContactAdded) -> None:
     existing = state.contacts.get(event.contact)
     if existing is None:
         contact = Contact(handle=event.contact, name=event.name, added=Step(event.at, event.id))
+        contact.ascii_name = ascii_name_of(event.name)
         state.contacts[event.contact] = contact
     else:  # the same person added on two devices before they synced: merge, keep the first
         contact = existing
@@ -183,6 +188,7 @@ def _on_contact_updated(state: State, event: m.ContactUpdated) -> None:
         return
     if not isinstance(event.name, msgspec.UnsetType):
         contact.name = event.name
+        contact.ascii_name = ascii_name_of(event.name)
     for field in PROFILE_FIELDS:
         value = getattr(event, field)
         if not isinstance(value, msgspec.UnsetType):

@@ -9,7 +9,7 @@ from typing import Any
 from coffeechat.daemon.cli.app import App
 from coffeechat.daemon.cli.render import describe, moment, short_id, table
 from coffeechat.daemon.cli.spec import Command
-from coffeechat.events.contacts import resolve
+from coffeechat.events.contacts import resolve, sort_key
 from coffeechat.events.log import LogProblem, iter_segment_events, merge_segments, read_segments
 from coffeechat.events.model import Event, tag_of
 from coffeechat.events.projection import PROFILE_FIELDS, Contact, State, replay
@@ -74,7 +74,7 @@ def _run_ls(app: App, args: argparse.Namespace) -> None:
     state, now = state_at(app, args.at)
     outlook = Outlook(app, state, now)
     rows = []
-    for contact in sorted(state.contacts.values(), key=lambda c: c.name.casefold()):
+    for contact in sorted(state.contacts.values(), key=sort_key):
         stage = outlook.stage(contact)
         if args.stage is not None and stage != args.stage:
             continue
