@@ -199,6 +199,15 @@ class NotificationSent(Event, frozen=True, kw_only=True, tag="notification.sent"
     channels: list[str] = []
 
 
+class DeliveryLease(Event, frozen=True, kw_only=True, tag="delivery.lease"):
+    """This device's daemon delivers until ``until`` (a claim, a renewal, or a release when
+    ``until`` equals ``at``). ``offers`` says what it can deliver through (``desktop``,
+    ``apprise``, ``mail``, ``calendar`` …), so another device's ``doctor`` can tell."""
+
+    until: datetime
+    offers: list[str] = []
+
+
 class EventRetracted(Event, frozen=True, kw_only=True, tag="event.retracted"):
     """``target`` should never have been recorded (``undo``). Retracting a retraction restores."""
 
@@ -226,6 +235,7 @@ AnyEvent = (
     | ReminderDone
     | ReminderSnoozed
     | NotificationSent
+    | DeliveryLease
     | EventRetracted
 )
 

@@ -37,7 +37,7 @@ from coffeechat.events.log import (
 )
 from coffeechat.events.names import ascii_name_of
 
-PROJECTION_VERSION = 4  # bump whenever the state's layout changes: snapshots are rebuilt
+PROJECTION_VERSION = 5  # bump whenever the state's layout changes: snapshots are rebuilt
 PROFILE_FIELDS = (
     "email",
     "phone",
@@ -143,6 +143,16 @@ class Recurring(msgspec.Struct):
     tz: str | None = None
 
 
+class Lease(msgspec.Struct, array_like=True):
+    """The delivery lease in force: ``device`` delivers until ``until``."""
+
+    device: str
+    until: datetime
+    since: datetime  # when this device's claim began (renewals keep it)
+    event: str
+    offers: list[str] = []
+
+
 class State(msgspec.Struct, kw_only=True):
     """The whole projection: contacts by handle, recurring reminders, reminder bookkeeping."""
 
@@ -155,6 +165,7 @@ class State(msgspec.Struct, kw_only=True):
     retracted: set[str] = set()
     events: int = 0  # how many events were folded (those after ``as_of`` are not)
     last_recorded: datetime | None = None  # the latest ``recorded`` folded so far
+    lease: Lease | None = None  # which device's daemon delivers (daemon/lease.py)
 
 
 # --- the fold ------------------------------------------------------------------------------
@@ -325,6 +336,18 @@ def _on_delivered(state: State, event: m.NotificationSent) -> None:
     taken.extend(channel for channel in event.channels if channel not in taken)
 
 
+def _on_lease(state: State, event: m.DeliveryLease) -> None:
+    # Folded in causal order: a claim made while another device's lease was still in
+    # force is void (that device had not been heard from yet); a renewal or a release
+    # by the holder, or a claim once the lease has lapsed, takes effect.
+    current = state.lease
+    if current is not None and current.device != event.device and current.until > event.at:
+        return
+    holder = current is not None and current.device == event.device and current.until > event.at
+    since = current.since if holder and current is not None else event.at
+    state.lease = Lease(event.device, event.until, since, event.id, list(event.offers))
+
+
 def _ignore(state: State, event: m.Event) -> None:
     pass
 
@@ -348,6 +371,7 @@ _HANDLERS: dict[type[m.Event], Callable[[State, Any], None]] = {
     m.ReminderDone: _on_done,
     m.ReminderSnoozed: _on_snoozed,
     m.NotificationSent: _on_delivered,
+    m.DeliveryLease: _on_lease,
     m.EventRetracted: _ignore,
 }
 

@@ -15,7 +15,7 @@ cron lines, clock times as ``21:00``.
 import os
 import re
 from datetime import time, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -134,6 +134,15 @@ class DaemonSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     # More reminders than this due at once (after a sleep): one summary instead.
     summary_after: Annotated[int, msgspec.Meta(ge=1)] = 5
+    # Which daemon delivers when several devices share the log (docs/daemon.md):
+    # "lease" (the one holding the delivery lease), "always" (this one, whatever the
+    # others do), or "never" (this one only keeps its log).
+    deliver: Literal["lease", "always", "never"] = "lease"
+    # How long a lease lasts without renewal (a device away this long is taken over),
+    # and how long a device that has just taken the lease waits before delivering, so a
+    # competing claim still in transit through the sync tool can arrive.
+    lease: Duration = Duration("1d")
+    takeover_wait: Duration = Duration("2m")
 
 
 class ChannelSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
