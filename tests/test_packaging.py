@@ -49,3 +49,22 @@ def test_wheel_installed_in_a_fresh_environment_runs_the_command_line(wheel: Pat
         check=True,
     ).stdout
     assert str(site) in where  # the installed copy, not this checkout
+
+
+def test_wheel_carries_its_licence_metadata_and_the_plugin_authors_tools(wheel: Path):
+    archive = zipfile.ZipFile(wheel)
+    names = archive.namelist()
+    assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names)
+    assert "coffeechat/plugins/py.typed" in names  # plugin authors import coffeechat.plugins
+    assert "coffeechat/events/py.typed" in names
+    metadata = archive.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+    for line in (
+        "License-Expression: MIT",
+        "Classifier: Typing :: Typed",
+        "Classifier: Operating System :: POSIX :: Linux",
+        "Classifier: Programming Language :: Python :: 3.11",
+        "Project-URL: Changelog,",
+    ):
+        assert line in metadata, line
+    points = archive.read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
+    assert "[pytest11]\ncoffeechat = coffeechat.plugins.testing" in points
