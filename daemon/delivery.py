@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from coffeechat.daemon.channels import Channel
+from coffeechat.events.text import printable
 from coffeechat.plugins.reminders import Reminder
 
 LOG = logging.getLogger("coffeechat.daemon")
@@ -36,9 +37,10 @@ TITLES = {
 
 
 def title_of(reminder: Reminder, name: str | None) -> str:
-    """Return a notification title: what kind of reminder, about whom."""
+    """Return a notification title: what kind of reminder, about whom (one line, control
+    characters escaped: the name may come from any device's segment)."""
     kind = TITLES.get(reminder.kind, reminder.kind.replace("-", " ").capitalize())
-    return f"{kind} · {name}" if name else kind
+    return printable(f"{kind} · {name}" if name else kind, lines=False)
 
 
 class Backoff:

@@ -393,16 +393,12 @@ def _status(upcoming: Reminder | None, zone: Any) -> str:
 
 
 def check_config_permissions(path: str) -> None:
-    """Refuse a config.toml that holds channels (secrets) and others can read."""
-    try:
-        status = os.stat(path)
-    except FileNotFoundError:
-        return
-    if not status.st_mode & 0o077:
-        return
-    with open(path, "rb") as file:
-        holds_channels = b"channels" in file.read()
-    if holds_channels:
-        raise UserError(
-            f"{path} holds channel URLs (secrets) and others can read it: chmod 600 {path}"
-        )
+    """Refuse a config.toml that holds channels (secrets) and others can read, and an
+    Apprise configuration file it names that others can read (UserError with the chmod).
+
+    See :func:`coffeechat.plugins.settings.check_secrets_private`: decided from the
+    parsed config, not from its bytes.
+    """
+    from coffeechat.plugins.settings import check_secrets_private
+
+    check_secrets_private(path)

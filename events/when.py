@@ -23,7 +23,8 @@ WHEN (case-insensitive, surrounding whitespace ignored, runs of spaces count as 
   reminder at 09:00 stays at 09:00.
 
 A day given without a time means 09:00 local time in ``zone`` (a working morning),
-except ``now`` and ``today``, which mean the current instant.
+except ``now`` and ``today``, which mean the current instant. A WHEN before 1900 or
+after 2999 is refused as out of range.
 
 Results are aware datetimes in ``zone`` (ISO input with an offset keeps that offset).
 Local wall times that do not exist or exist twice because of daylight saving time:
@@ -38,7 +39,7 @@ Local wall times that do not exist or exist twice because of daylight saving tim
 DURATION: a positive whole number and a unit, with or without a space: ``m``,
 ``min``, ``mins``, ``minute(s)``; ``h``, ``hr``, ``hrs``, ``hour(s)``; ``d``,
 ``day(s)``; ``w``, ``wk``, ``wks``, ``week(s)``. So ``30m``, ``2h``, ``1d``, ``2w``,
-``90 minutes``, ``3 days``.
+``90 minutes``, ``3 days``. At most a hundred years.
 """
 
 from __future__ import annotations
@@ -57,6 +58,12 @@ _DAY_STARTS = time(9, 0)
 _ONE_DAY = timedelta(days=1)
 _MAX_DIGITS = 9  # more would only ever overflow; also keeps int() far from its limits
 _SHOWN_CHARS = 60
+# Beyond these, a time is a typing mistake, and the rules' arithmetic (a week ahead, the
+# next cron occurrence) would overflow what a datetime can hold near the year 9999.
+_EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+_LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+_RANGE = "coffeechat takes times from 1900 to 2999"
+_LONGEST = timedelta(days=36525)  # a hundred years
 
 _UNITS: dict[str, timedelta] = {}
 for _names, _unit in (
@@ -119,9 +126,10 @@ def _when_error(text: str, reason: str = "") -> UserError:
     return UserError(f"can't read {_shown(text)} as a time{why}: {_WHEN_HINT}")
 
 
-def _duration_error(text: str) -> UserError:
-    """Given the bad DURATION text, return the UserError to raise."""
-    return UserError(f"can't read {_shown(text)} as a duration: {_DURATION_HINT}")
+def _duration_error(text: str, reason: str = "") -> UserError:
+    """Given the bad DURATION text (and why, if known), return the UserError to raise."""
+    why = f" ({reason})" if reason else ""
+    return UserError(f"can't read {_shown(text)} as a duration: {_DURATION_HINT}{why}")
 
 
 def _normalise(text: str) -> str:
@@ -249,7 +257,8 @@ def parse_when(text: str, now: datetime, zone: ZoneInfo, *, past: bool = False) 
     the text gave. ``past`` picks the most recent weekday (on or before today) instead
     of the next one (strictly after today); see the module docstring for the grammar.
     Raise UserError if the text is not a WHEN or is out of range (``25:00``,
-    ``2026-13-01``). Raise ValueError if ``now`` is naive (a programming error).
+    ``2026-13-01``, before 1900 or after 2999). Raise ValueError if ``now`` is naive (a
+    programming error).
     """
     if now.utcoffset() is None:
         raise ValueError("parse_when needs an aware 'now'")
@@ -262,11 +271,14 @@ def parse_when(text: str, now: datetime, zone: ZoneInfo, *, past: bool = False) 
             or _parse_relative(normal, now, zone)
             or _parse_day(normal, now, zone, past)
         )
+        if found is None:
+            clock = _parse_time(normal)
+            if clock is not None:
+                found = _at_local(now.astimezone(zone).date(), clock, zone)
         if found is not None:
+            if not _EARLIEST <= found < _LATEST:
+                raise _BadInput(_RANGE)
             return found
-        clock = _parse_time(normal)
-        if clock is not None:
-            return _at_local(now.astimezone(zone).date(), clock, zone)
     except _BadInput as exc:
         raise _when_error(text, str(exc)) from None
     except OverflowError:
@@ -278,7 +290,7 @@ def parse_duration(text: str) -> timedelta:
     """Given a DURATION argument (``30m``, ``2h``, ``1d``, ``2w``, ``90 minutes``), return it.
 
     Raise UserError if the text is not a positive whole number followed by a known unit
-    (zero, negative, fractional, unknown unit, or too long to represent).
+    (zero, negative, fractional, unknown unit), or if it is longer than a hundred years.
     """
     match = _DURATION_RE.fullmatch(_normalise(text))
     if match is None:
@@ -288,9 +300,12 @@ def parse_duration(text: str) -> timedelta:
     if unit is None or amount <= 0:
         raise _duration_error(text)
     try:
-        return unit * amount
+        delta: timedelta = unit * amount
     except OverflowError:
-        raise _duration_error(text) from None
+        delta = _LONGEST * 2
+    if delta > _LONGEST:
+        raise _duration_error(text, "it is longer than a hundred years")
+    return delta
 
 
 _FORMAT_UNITS = (

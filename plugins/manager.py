@@ -9,15 +9,21 @@ among the last two: unset loads them all, empty loads none, ``a,b`` loads those 
 Each plugin loads in its own ``try``: one that fails to import, misspells a hook or takes
 arguments a hook does not have is reported by name and left out, and everything else
 keeps working. A plugin file that is writable by group or others, or owned by someone
-else, is refused the way ssh refuses such a config (so is every file of such a folder).
+else, is refused the way ssh refuses such a config (so is every file of such a folder);
+so is a symbolic link in the folder (never followed) and anything but a regular file.
+A plugin file is compiled from its source each time: no bytecode is read from, or
+written to, ``__pycache__``, where a stale or planted ``.pyc`` would otherwise run
+instead of the source that was checked.
 ``COFFEECHAT_TRACE_PLUGINS=1`` prints every hook call to stderr.
 """
 
+import errno
 import importlib
-import importlib.util
+import importlib.machinery
 import os
 import stat
 import sys
+import types
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -205,6 +211,10 @@ def unsafe_reason(path: str) -> str | None:
         status = os.stat(path)
     except OSError as error:
         return f"cannot read it ({error.strerror})"
+    return _unsafe_status(status, path)
+
+
+def _unsafe_status(status: os.stat_result, path: str) -> str | None:
     if status.st_uid not in (os.getuid(), 0):
         return "it is not owned by you"
     if status.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
@@ -212,10 +222,19 @@ def unsafe_reason(path: str) -> str | None:
     return None
 
 
+class _Refused(Exception):
+    """A plugin file that must not be run; the message says why."""
+
+
 def _load_files(plugins: Plugins, folder: str, chosen: set[str] | None) -> None:
     try:
         names = sorted(name for name in os.listdir(folder) if name.endswith(".py"))
     except FileNotFoundError:
+        return
+    except OSError as error:
+        plugins.problems.append(
+            PluginProblem("plugins", f"folder {folder}", f"cannot read it ({error.strerror})")
+        )
         return
     folder_problem = unsafe_reason(folder)
     for file_name in names:
@@ -224,27 +243,63 @@ def _load_files(plugins: Plugins, folder: str, chosen: set[str] | None) -> None:
             continue
         path = os.path.join(folder, file_name)
         source = f"file {path}"
-        reason = (folder_problem and f"its folder: {folder_problem}") or unsafe_reason(path)
-        if reason is not None:
-            plugins.problems.append(PluginProblem(name, source, f"refused: {reason}"))
+        if folder_problem is not None:
+            plugins.problems.append(
+                PluginProblem(name, source, f"refused: its folder: {folder_problem}")
+            )
             continue
         try:
             module = _import_file(name, path)
+        except _Refused as refused:
+            plugins.problems.append(PluginProblem(name, source, f"refused: {refused}"))
+            continue
         except (Exception, SystemExit) as error:
             plugins.problems.append(PluginProblem(name, source, _one_line(error)))
             continue
         plugins.register(module, name, source)
 
 
+def _read_trusted(path: str) -> bytes:
+    """Return the source of a plugin file, read from the very file that was checked.
+
+    Raise _Refused if it is a symbolic link, not a regular file, not yours or writable by
+    others. The checks are made on the open descriptor, so the file cannot be swapped
+    between the check and the read.
+    """
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        descriptor = os.open(path, flags)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise _Refused(
+                "it is a symbolic link, and links in the plugin folder are never followed "
+                "(copy the file in instead)"
+            ) from None
+        raise _Refused(f"cannot read it ({error.strerror})") from None
+    with open(descriptor, "rb") as file:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            raise _Refused("it is not a regular file")
+        reason = _unsafe_status(status, path)
+        if reason is not None:
+            raise _Refused(reason)
+        return file.read()
+
+
 def _import_file(name: str, path: str) -> object:
+    """Run a plugin file as the module ``coffeechat_plugin_<name>`` and return it.
+
+    Compiled here from the source just checked; the import system is not asked, since
+    it would run a ``.pyc`` from ``__pycache__`` whose header matches the source.
+    """
+    code = compile(_read_trusted(path), path, "exec", dont_inherit=True)
     module_name = f"coffeechat_plugin_{name}"
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot import {path}")
-    module = importlib.util.module_from_spec(spec)
+    module = types.ModuleType(module_name)
+    module.__file__ = path
+    module.__spec__ = importlib.machinery.ModuleSpec(module_name, None, origin=path)
     sys.modules[module_name] = module
     try:
-        spec.loader.exec_module(module)
+        exec(code, module.__dict__)
     except BaseException:
         del sys.modules[module_name]
         raise

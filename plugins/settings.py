@@ -210,6 +210,79 @@ class Settings:
 CORE_KEYS = ("timezone", "channels", "routing")
 
 
+def read_config(path: str) -> dict[str, Any]:
+    """Return ``config.toml`` at ``path`` parsed (missing: empty), unvalidated.
+
+    Raise UserError naming the file if it is not TOML (or nests deeper than Python
+    can parse: a table of a table of … a thousand levels deep).
+    """
+    name = os.path.basename(path)
+    try:
+        with open(path, "rb") as file:
+            raw: Any = msgspec.toml.decode(file.read())
+    except FileNotFoundError:
+        return {}
+    except msgspec.DecodeError as error:
+        raise UserError(f"{name}: {error}") from None
+    except RecursionError:
+        raise UserError(f"{name}: nested too deeply to read") from None
+    if not isinstance(raw, dict):  # pragma: no cover - TOML's top level is a table
+        raise UserError(f"{name}: expected a table at the top level")
+    return raw
+
+
+def _open_to_others(path: str) -> bool:
+    """Whether group or others have any access to the file at ``path`` (False if absent)."""
+    try:
+        return bool(os.stat(path).st_mode & 0o077)
+    except OSError:
+        return False  # a missing Apprise file is reported when its channel is built
+
+
+def apprise_files(raw: dict[str, Any]) -> list[str]:
+    """Return the local files the ``[[channels]]`` of a parsed config name by ``config``.
+
+    The path is read the way the Apprise channel reads it (``~`` expanded, ``file://``
+    dropped); a remote configuration (``https://…``) is no file of ours.
+    """
+    channels = raw.get("channels")
+    files = []
+    for entry in channels if isinstance(channels, list) else []:
+        referenced = entry.get("config") if isinstance(entry, dict) else None
+        if not isinstance(referenced, str) or not referenced:
+            continue
+        referenced = referenced.removeprefix("file://")
+        if "://" not in referenced:
+            files.append(os.path.expanduser(referenced))
+    return files
+
+
+def check_secrets_private(path: str) -> None:
+    """Refuse ``config.toml`` at ``path`` if it holds channels (their URLs are secrets) and
+    group or others can read it; refuse an Apprise configuration file it names
+    (``config = "…"``) that group or others can read, whatever the config's own mode.
+
+    Decided from the parsed config, so a quoted or escaped key counts and a comment
+    does not. Raise UserError naming the file and the ``chmod`` that fixes it (or the
+    file's TOML error); return None when all is private or there is no config.
+    """
+    if not os.path.exists(path):
+        return
+    raw = read_config(path)
+    if not raw.get("channels"):
+        return
+    if _open_to_others(path):
+        raise UserError(
+            f"{path} holds channel URLs (secrets) and others can read it: chmod 600 {path}"
+        )
+    for referenced in apprise_files(raw):
+        if _open_to_others(referenced):
+            raise UserError(
+                f"{referenced} (an Apprise configuration named in {path}) may hold secrets "
+                f"and others can read it: chmod 600 {referenced}"
+            )
+
+
 def load_settings(
     path: str, declared: dict[str, type], warnings: list[str] | None = None
 ) -> Settings:
@@ -220,13 +293,7 @@ def load_settings(
     ``warnings`` for each section nobody declared.
     """
     name = os.path.basename(path)
-    try:
-        with open(path, "rb") as file:
-            raw: Any = msgspec.toml.decode(file.read())
-    except FileNotFoundError:
-        raw = {}
-    except msgspec.DecodeError as error:
-        raise UserError(f"{name}: {error}") from None
+    raw = read_config(path)
     sections: dict[str, Any] = {}
     for section, kind in declared.items():
         try:

@@ -8,6 +8,8 @@ booked) and Grace Kelly.
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,6 +18,8 @@ import pytest
 from conftest import DEFAULT_NOW, Result, Runner, log_bytes, run_coffeechat
 
 NOW = datetime.fromisoformat(DEFAULT_NOW)  # Thursday 26 Nov 2026, 14:30 in Paris
+# Never on a terminal raw: C0 (but newline), DEL, C1, the bidirectional controls.
+RAW = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +45,9 @@ def assert_refused(result: Result) -> str:
     """Assert the run was refused as bad input, on one line; return that line."""
     assert "Traceback" not in result.stdout + result.stderr
     assert result.status == 2, (result.status, result.stdout, result.stderr)
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].strip(), result.stderr
+    lines = result.stderr.split("\n")
+    assert len(lines) == 2 and lines[0].strip() and lines[1] == "", result.stderr
+    assert RAW.search(result.stderr) is None, result.stderr
     assert result.stdout == ""
     return lines[0]
 
@@ -105,6 +110,20 @@ BAD_INPUT = [
     pytest.param(["frobnicate"], {}, "frobnicate", id="unknown-command"),
     pytest.param(["--frobnicate"], {}, "frobnicate", id="unknown-option"),
     pytest.param(["ls"], {"now": "garbage"}, "COFFEECHAT_NOW", id="bad-now-ls"),
+    pytest.param(["add", os.fsdecode(b"\xff")], {}, "'\\xff'", id="name-not-utf8"),
+    pytest.param(
+        ["note", "ada", os.fsdecode(b"caf\xe9 au lait")], {}, "caf\\xe9", id="note-not-utf8"
+    ),
+    pytest.param(["agenda", "--at", "9999-12-31"], {}, "9999-12-31", id="agenda-at-year-9999"),
+    pytest.param(["ls", "--at", "0001-01-01"], {}, "1900", id="ls-at-year-1"),
+    pytest.param(["reach", "ada", "--at", "+99999w"], {}, "+99999w", id="at-far-future"),
+    pytest.param(["agenda", "--days", "99999999999"], {}, "99999999999", id="agenda-days-huge"),
+    pytest.param(["agenda", "--days", "9" * 5000], {}, "--days", id="agenda-days-5000-digits"),
+    pytest.param(["edit", "ada", "--cadence", "99999999d"], {}, "99999999d", id="cadence-huge"),
+    pytest.param(["ls", "x\ny\x1b[31m\u202e"], {}, "x\\x0ay\\x1b[31m", id="echo-escaped"),
+    pytest.param(
+        ["ls", "--stage", "\x1b]0;pwned\x07"], {}, "\\x1b]0;pwned", id="echo-choice-escaped"
+    ),
     pytest.param(["add", "Alan Turing"], {"now": "2026-11-26T14:30"}, "offset", id="naive-now"),
 ]
 
@@ -150,3 +169,28 @@ def test_ambiguous_contact_with_bad_input_lists_every_candidate(
     shutil.copytree(prepared, home, ignore=shutil.ignore_patterns("cache"))
     line = assert_refused(cli("note", "gr", "hello"))
     assert "grace-hopper" in line and "grace-kelly" in line and "ada-lovelace" not in line
+
+
+def test_config_nested_100k_deep_with_bad_input_exits_2_naming_the_file(
+    cli: Runner, home: Path, prepared: Path
+) -> None:
+    shutil.copytree(prepared, home, ignore=shutil.ignore_patterns("cache"))
+    (home / "config.toml").write_text("a = " + "[" * 100_000 + "\n")
+    for command in (["agenda"], ["ls"], ["doctor"]):
+        result = cli(*command)
+        if command == ["doctor"]:  # doctor reports it among its checks
+            assert "FAIL config: config.toml: nested too deeply" in result.stdout
+            assert "Traceback" not in result.stderr
+            continue
+        assert "config.toml: nested too deeply" in assert_refused(result)
+
+
+def test_many_huge_arguments_with_newlines_are_echoed_on_one_short_line(
+    cli: Runner, home: Path
+) -> None:
+    # 20 arguments of 100,000 characters: 2 MB that argparse would print whole.
+    huge = ["\n\x1b[2J" + "x" * 100_000 for _ in range(20)]
+    line = assert_refused(cli("ls", *huge))
+    assert line.startswith("coffeechat ls: unrecognized arguments: \\x0a\\x1b[2Jxxx")
+    assert line.endswith("(see 'coffeechat ls --help')")
+    assert len(line) < 1000

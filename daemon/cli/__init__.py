@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 
 from coffeechat.daemon.cli.spec import Command
 from coffeechat.events.errors import LogDamaged, UserError
+from coffeechat.events.text import one_line
 
 # Which module holds each command, so that running one imports only its group.
 GROUPS = {
@@ -99,8 +100,12 @@ class Parser(argparse.ArgumentParser):
         self._negative_number_matcher = _NEGATIVE_WHEN
 
     def error(self, message: str) -> NoReturn:
-        """Print one line naming the command and the problem, then exit 2."""
-        self.exit(2, f"{self.prog}: {message} (see '{self.prog} --help')\n")
+        """Print one line naming the command and the problem, then exit 2.
+
+        argparse quotes the arguments it could not use: they are escaped (a newline or an
+        escape sequence in them stays on this line, shown) and a long one is cut.
+        """
+        self.exit(2, f"{self.prog}: {one_line(message)} (see '{self.prog} --help')\n")
 
 
 def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
@@ -181,9 +186,35 @@ def _home_argument(argv: Sequence[str]) -> str | None:
     return None
 
 
+def _not_utf8(arguments: Sequence[str]) -> str | None:
+    """Return the first argument that is not valid UTF-8 (shown escaped), or None.
+
+    Python hands such bytes over as lone surrogates (``\\udcff``): nothing could store
+    or print them, so they are refused before anything runs.
+    """
+    for argument in arguments:
+        if argument.isascii():
+            continue
+        try:
+            argument.encode("utf-8")
+        except UnicodeEncodeError:
+            raw = argument.encode("utf-8", "surrogateescape")
+            return raw.decode("utf-8", "backslashreplace")
+    return None
+
+
+def _error(name: str, message: object) -> None:
+    """Print a command's error as one line on stderr (escaped, a very long one cut)."""
+    print(f"coffeechat {name}: {one_line(str(message), 1000)}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     arguments = list(sys.argv[1:] if argv is None else argv)
+    bad = _not_utf8(arguments)
+    if bad is not None:
+        print(f"coffeechat: an argument is not valid UTF-8: '{one_line(bad)}'", file=sys.stderr)
+        return UserError.exit_status
     index = _command_word(arguments)
     word, own = (
         (None, arguments) if index is None else (arguments[index], _without(arguments, index))
@@ -214,10 +245,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         spec = extra[name] if name in extra else command(name)
         return spec.run(app, args) or 0
     except UserError as error:
-        print(f"coffeechat {name}: {error}", file=sys.stderr)
+        _error(name, error)
         return UserError.exit_status
     except LogDamaged as error:
-        print(f"coffeechat {name}: {error}", file=sys.stderr)
+        _error(name, error)
         return LogDamaged.exit_status
     except KeyboardInterrupt:
         return 130
@@ -225,5 +256,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except OSError as error:
         where = f" ({error.filename})" if error.filename else ""
-        print(f"coffeechat {name}: {error.strerror or error}{where}", file=sys.stderr)
+        _error(name, f"{error.strerror or error}{where}")
         return 1

@@ -20,6 +20,7 @@ from coffeechat.events.log import EventLog, LogProblem
 from coffeechat.events.model import Event, encoder
 from coffeechat.events.projection import Contact, State
 from coffeechat.events.snapshot import CachedProjection
+from coffeechat.events.text import printable
 from coffeechat.events.zones import local_zone, local_zone_key
 
 if TYPE_CHECKING:
@@ -131,12 +132,13 @@ class App:
     # --- output --------------------------------------------------------------------------
 
     def out(self, line: str = "") -> None:
-        """Print a line to standard output."""
-        print(line, file=self.stdout)
+        """Print a line to standard output, its control characters escaped (a name or a
+        note typed here or on another device is shown, never obeyed by the terminal)."""
+        print(printable(line), file=self.stdout)
 
     def warn(self, message: str, label: str = "warning") -> None:
-        """Print a labelled line to standard error."""
-        print(f"{label}: {message}", file=self.stderr)
+        """Print a labelled line to standard error (one line, control characters escaped)."""
+        print(f"{label}: {printable(message, lines=False)}", file=self.stderr)
 
     def print_json(self, value: Any) -> None:
         """Print a value as JSON (msgspec structs, datetimes and all)."""

@@ -14,6 +14,7 @@ from coffeechat.events.log import LogProblem, iter_segment_events, merge_segment
 from coffeechat.events.model import Event, tag_of
 from coffeechat.events.projection import PROFILE_FIELDS, Contact, State, replay
 from coffeechat.events.stages import STAGES, stage_of
+from coffeechat.events.text import printable
 from coffeechat.events.timeline import events_about
 
 
@@ -153,7 +154,7 @@ def _run_show(app: App, args: argparse.Namespace) -> None:
             }
         )
         return
-    app.out(f"{contact.name} ({contact.handle}) · {stage}")
+    app.out(f"{printable(contact.name, lines=False)} ({contact.handle}) · {stage}")
     for field in PROFILE_FIELDS:
         value = getattr(contact, field)
         if value:

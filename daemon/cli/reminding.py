@@ -66,6 +66,8 @@ def reminder_json(reminder: Reminder, app: App) -> dict[str, Any]:
 
 # --- agenda --------------------------------------------------------------------------------
 
+MAX_DAYS = 36525  # a hundred years ahead: beyond that, a typing mistake
+
 
 def _configure_agenda(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--at", metavar="WHEN", help="the agenda as of then (past or future)")
@@ -73,8 +75,8 @@ def _configure_agenda(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_agenda(app: App, args: argparse.Namespace) -> None:
-    if args.days < 0:
-        raise UserError(f"--days must be 0 or more, not {args.days}")
+    if not 0 <= args.days <= MAX_DAYS:
+        raise UserError(f"--days must be between 0 and {MAX_DAYS}, not {args.days}")
     state, now = state_at(app, args.at, past=False)
     reminders = Rules(app).reminders(state, now)
     horizon = now + timedelta(days=args.days)

@@ -10,6 +10,7 @@ import msgspec
 
 from coffeechat.events import model as m
 from coffeechat.events.projection import PROFILE_FIELDS, State
+from coffeechat.events.text import printable
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -43,7 +44,8 @@ def describe(event: m.Event, state: State, zone: ZoneInfo | Callable[[], ZoneInf
     ``zone`` may be a function returning the zone: most lines need none, and building
     it would cost a recording command the import of ``zoneinfo``.
     """
-    name = name_of(state, getattr(event, "contact", None))
+    # A name is one line: a newline in it (from another device's segment) is shown too.
+    name = printable(name_of(state, getattr(event, "contact", None)), lines=False)
     text = _DESCRIPTIONS.get(type(event), _generic)(event, name, zone)
     return f"{text}  [{short_id(event.id)}]"
 
@@ -69,7 +71,8 @@ def _when(instant: datetime, zone: ZoneInfo | Callable[[], ZoneInfo]) -> str:
 
 _DESCRIPTIONS: dict[type[m.Event], Callable[[Any, str, Any], str]] = {
     m.ContactAdded: lambda e, n, z: (
-        f"added {e.name} ({e.contact})" + (f", introduced by {e.via}" if e.via else "")
+        f"added {printable(e.name, lines=False)} ({e.contact})"
+        + (f", introduced by {e.via}" if e.via else "")
     ),
     m.ContactUpdated: lambda e, n, z: f"updated {n}: {_changes(e)}",
     m.ContactArchived: lambda e, n, z: f"archived {n}",
@@ -103,7 +106,13 @@ _DESCRIPTIONS: dict[type[m.Event], Callable[[Any, str, Any], str]] = {
 
 
 def table(rows: list[list[str]], headers: list[str]) -> list[str]:
-    """Return rows as aligned text columns under their headers."""
+    """Return rows as aligned text columns under their headers.
+
+    Each cell is escaped first (:func:`~coffeechat.events.text.printable`, newlines and
+    tabs too), so a name holding control characters neither acts on the terminal nor
+    breaks the columns; :meth:`App.out` then finds nothing left to escape.
+    """
+    rows = [[printable(cell, lines=False) for cell in row] for row in rows]
     widths = [len(header) for header in headers]
     for row in rows:
         widths = [max(width, len(cell)) for width, cell in zip(widths, row, strict=True)]

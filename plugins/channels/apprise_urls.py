@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from coffeechat.events.text import printable
 from coffeechat.plugins import hookimpl
 
 CONNECT_TIMEOUT = "3"
@@ -45,8 +46,12 @@ class AppriseChannel:
             raise ValueError("Apprise does not understand that URL")
 
     def send(self, title: str, body: str, reminder: Any) -> bool:
-        """Deliver through Apprise; True only when every service took it."""
-        result = self.apprise.notify(title=title, body=body)
+        """Deliver through Apprise; True only when every service took it.
+
+        Control characters in the texts (a name typed with an escape sequence) are sent
+        escaped, as a terminal would show them.
+        """
+        result = self.apprise.notify(title=printable(title, lines=False), body=printable(body))
         # Apprise 2.x returns a result object, truthy only on SUCCESS (not PARTIAL).
         ok = bool(result)
         self.last_error = None if ok else f"Apprise: {getattr(result, 'status', result)}"

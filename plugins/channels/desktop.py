@@ -31,6 +31,7 @@ from concurrent.futures import Future
 from typing import Any
 from urllib.parse import quote, unquote
 
+from coffeechat.events.text import printable
 from coffeechat.plugins import hookimpl
 
 SCHEME = "desktop"
@@ -389,6 +390,8 @@ class DesktopChannel:
                 jeepney.new_method_call(server, "GetCapabilities"), self.timeout
             )
             bus.capabilities = frozenset(str(name) for name in capabilities)
+        # A name may hold control characters: shown escaped, never passed on raw.
+        title, body = printable(title, lines=False), printable(body)
         if "body-markup" in bus.capabilities:
             body = html.escape(body, quote=False)  # the server reads markup: show text as is
         hints = {"urgency": ("y", URGENCY.get(str(priority), URGENCY["normal"]))}
