@@ -4,6 +4,10 @@ Everything that needs "now" asks a :class:`Clock`. Tests, the demo and the
 benchmarks replace the clock and nothing else: set ``COFFEECHAT_NOW`` to an ISO 8601
 instant with an offset (``2026-12-01T09:00:00+01:00``) and every command behaves as if
 that were the current time.
+
+The order in which the fold applies events is not this clock but a hybrid logical
+clock (:func:`next_hlc`): the wall clock, pushed past everything the writer has seen, so
+that devices whose clocks disagree still fold cause before effect.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from datetime import UTC, datetime, timedelta
 
 NOW_VARIABLE = "COFFEECHAT_NOW"
 SPEED_VARIABLE = "COFFEECHAT_CLOCK_SPEED"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 class Clock:
@@ -82,3 +88,20 @@ def clock_from_environment(environ: Mapping[str, str] | None = None) -> Clock:
     if speed:
         return ScaledClock(instant, float(speed))
     return FixedClock(instant)
+
+
+def micros(instant: datetime) -> int:
+    """Given an aware instant, return it as whole microseconds since 1970 (UTC), exactly."""
+    return (instant - _EPOCH) // _MICROSECOND
+
+
+def next_hlc(now: datetime, after: int) -> int:
+    """Return the hybrid logical clock reading of an event recorded at ``now``.
+
+    ``after`` is the greatest reading this writer has seen (folded, or given to its own
+    previous event). The result is this device's clock in microseconds, unless that is
+    not past ``after`` (the clock is behind another device's, or stands still): then it
+    is ``after`` plus one. So an event always sorts after everything its writer had seen,
+    whatever the clocks say, and stays close to real time while clocks agree.
+    """
+    return max(micros(now), after + 1)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import msgspec
 
 from coffeechat.events import model as m
+from coffeechat.events.clock import next_hlc
 from coffeechat.events.contacts import find_by_name, new_handle
 from coffeechat.events.errors import UserError
 from coffeechat.events.ids import new_event_id
@@ -41,15 +42,26 @@ class Decision(msgspec.Struct):
 
 
 class Stamp:
-    """Makes events: fills in id, version, recording instant, device and zone."""
+    """Makes events: fills in id, version, recording instant, clock, device and zone.
+
+    ``after`` is the greatest ordering key the writer has folded (``State.last_hlc``), or
+    a function returning it: each event's ``hlc`` exceeds it and the previous event's,
+    so what this command records folds after everything it was decided on.
+    """
 
     def __init__(
-        self, now: datetime, device: str | Callable[[], str], zone: ZoneInfo | str
+        self,
+        now: datetime,
+        device: str | Callable[[], str],
+        zone: ZoneInfo | str,
+        *,
+        after: int | Callable[[], int] = 0,
     ) -> None:
         self.now = now
         self._device = device
         self.zone_key = zone if isinstance(zone, str) else zone.key
         self._zone = None if isinstance(zone, str) else zone
+        self._after = after
 
     @property
     def device(self) -> str:
@@ -73,10 +85,13 @@ class Stamp:
         for name, value in fields.items():
             if isinstance(value, datetime):
                 fields[name] = value.astimezone(UTC)
+        after = self._after() if callable(self._after) else self._after
+        self._after = hlc = next_hlc(self.now, after)
         return event_type(
             id=new_event_id(self.now),
             v=event_type.VERSION,
             recorded=self.now.astimezone(UTC),
+            hlc=hlc,
             device=self.device,
             at=(self.now if at is None else at).astimezone(UTC),
             zone=self.zone_key,

@@ -21,14 +21,13 @@ from __future__ import annotations
 import fcntl
 import os
 import re
-from collections.abc import Iterator, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
 from typing import Literal
 
 import msgspec
 
-from coffeechat.events.model import TAGS, Event, encode_lines, event_decoder
+from coffeechat.events.model import TAGS, Event, encode_lines, event_decoder, order_key
 from coffeechat.events.upcast import UPCASTERS, decode_event, finish_decoded
 
 SEGMENT_SUFFIX = ".jsonl"
@@ -255,18 +254,25 @@ def merge_segments(streams: Sequence[Iterator[Event]]) -> Iterator[Event]:
     """Merge the event streams of several segments into one deterministic order.
 
     Each segment keeps its own order (a device's clock may step back; its file order
-    is the truth); across segments, earlier ``recorded`` comes first and ties go to the
-    segment whose name sorts first.
+    is the truth); across segments, the smaller :func:`~coffeechat.events.model.order_key`
+    comes first (the hybrid logical clock: an event comes after everything its writer
+    had seen), and ties go to the segment whose name sorts first. An event id met again
+    (the same event in two segments) is left out the second time.
     """
     if len(streams) == 1:
         return streams[0]
     import heapq  # only a log with several devices needs it
 
-    return heapq.merge(*streams, key=_recorded)
+    return _first_sightings(heapq.merge(*streams, key=order_key))
 
 
-def _recorded(event: Event) -> datetime:
-    return event.recorded
+def _first_sightings(events: Iterable[Event]) -> Iterator[Event]:
+    seen: set[str] = set()
+    remember = seen.add
+    for event in events:
+        if event.id not in seen:
+            remember(event.id)
+            yield event
 
 
 class Appended(msgspec.Struct, frozen=True):

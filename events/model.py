@@ -16,6 +16,8 @@ from typing import ClassVar
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from coffeechat.events.clock import micros
+
 # No ``from __future__ import annotations`` here (nor in the projection and the
 # snapshot): msgspec builds decoders from real annotations several milliseconds faster
 # than from strings, and every command pays that at start.
@@ -24,9 +26,12 @@ from msgspec import UNSET, UnsetType
 class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", omit_defaults=True):
     """What every event carries.
 
-    ``id`` is time-ordered and unique; ``recorded`` is the UTC instant it was appended;
-    ``device`` names the segment that holds it; ``v`` is the schema version of its type;
-    ``at`` is when it happened in the world (UTC) and ``zone`` the IANA zone the user
+    ``id`` is time-ordered and unique; ``recorded`` is the UTC instant it was appended
+    (by the writer's clock, shown to users); ``hlc`` is what the fold orders events by
+    across devices (:func:`order_key`): a hybrid logical clock in microseconds that
+    exceeds everything the writer had folded, absent (0) in events written before it
+    existed; ``device`` names the segment that holds it; ``v`` is the schema version of
+    its type; ``at`` is when it happened in the world (UTC) and ``zone`` the IANA zone the user
     was in, so that local times ("Tuesday 9:00") can be rebuilt. ``batch`` ties the
     events one command appended together: every event but the first carries the first
     one's id (a batch of one carries nothing), which is what ``undo`` takes back.
@@ -37,6 +42,7 @@ class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", omit_de
     id: str
     v: int
     recorded: datetime
+    hlc: int = 0
     device: str
     at: datetime
     zone: str | None = None
@@ -252,6 +258,13 @@ def event_decoder() -> msgspec.json.Decoder[Event]:
     if _decoder is None:
         _decoder = msgspec.json.Decoder(AnyEvent)
     return _decoder
+
+
+def order_key(event: Event) -> int:
+    """Return what the fold orders events of several devices by: ``hlc``, or for an event
+    written before ``hlc`` existed, ``recorded`` in microseconds (the order it always had).
+    """
+    return event.hlc or micros(event.recorded)
 
 
 def tag_of(event: Event) -> str:

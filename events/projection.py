@@ -13,6 +13,11 @@ retraction restores its target); the fold then skips those events. A retraction 
 arrives after a snapshot makes the caller replay from scratch
 (:func:`tail_needs_full_replay`).
 
+Across devices, events are folded in causal order (``model.order_key``: the hybrid
+logical clock ``hlc``), so a correction folds after what it corrects whatever the
+devices' clocks say. An event about a contact whose ``contact.added`` has not been
+folded yet is kept in ``State.pending`` and applied when it is: nothing is dropped.
+
 ``as_of`` evaluates the state as it was at an instant: events that happened later are
 left out. Retractions and corrections (``contact.updated``) apply whatever their time:
 they say what should have been recorded in the first place.
@@ -28,6 +33,7 @@ from typing import Any
 import msgspec
 
 from coffeechat.events import model as m
+from coffeechat.events.clock import micros
 from coffeechat.events.log import (
     LogProblem,
     SegmentData,
@@ -37,7 +43,7 @@ from coffeechat.events.log import (
 )
 from coffeechat.events.names import ascii_name_of
 
-PROJECTION_VERSION = 5  # bump whenever the state's layout changes: snapshots are rebuilt
+PROJECTION_VERSION = 7  # bump whenever the state's layout changes: snapshots are rebuilt
 PROFILE_FIELDS = (
     "email",
     "phone",
@@ -165,6 +171,13 @@ class State(msgspec.Struct, kw_only=True):
     retracted: set[str] = set()
     events: int = 0  # how many events were folded (those after ``as_of`` are not)
     last_recorded: datetime | None = None  # the latest ``recorded`` folded so far
+    # The greatest ordering key folded so far (``model.order_key``): a writer's next event
+    # must exceed it (``decisions.Stamp``'s ``after``), so it folds after all of this.
+    last_hlc: int = 0
+    # Events about a contact whose ``contact.added`` has not been folded yet (it sorts
+    # later: an old event from a device whose clock was behind, or a segment that arrived
+    # late), by handle, as their JSON lines: applied when the contact is added.
+    pending: dict[str, list[bytes]] = {}
     lease: Lease | None = None  # which device's daemon delivers (daemon/lease.py)
 
 
@@ -176,27 +189,51 @@ def _later(current: Step | None, event: m.Event) -> bool:
     return current is None or event.at >= current.at
 
 
+def _wait(state: State, event: m.ContactEvent) -> None:
+    """Keep an event about a contact not added yet; :func:`_on_contact_added` applies it."""
+    state.pending.setdefault(event.contact, []).append(m.encoder.encode(event))
+
+
 def _on_contact_added(state: State, event: m.ContactAdded) -> None:
     existing = state.contacts.get(event.contact)
+    waiting = None
     if existing is None:
         contact = Contact(handle=event.contact, name=event.name, added=Step(event.at, event.id))
         contact.ascii_name = ascii_name_of(event.name)
         state.contacts[event.contact] = contact
+        waiting = state.pending.pop(event.contact, None)
     else:  # the same person added on two devices before they synced: merge, keep the first
         contact = existing
     for field in PROFILE_FIELDS:
         value = getattr(event, field)
         if value is not None:
             setattr(contact, field, value)
-    introducer = state.contacts.get(contact.via) if contact.via is not None else None
-    if introducer is not None and contact.handle not in introducer.introduced:
-        introducer.introduced.append(contact.handle)
+    if contact.via is not None:
+        introducer = state.contacts.get(contact.via)
+        if introducer is None:  # introduced by someone not added yet: link them then
+            state.pending.setdefault(contact.via, []).append(m.encoder.encode(event))
+        elif contact.handle not in introducer.introduced:
+            introducer.introduced.append(contact.handle)
+    if waiting:
+        _apply_waiting(state, contact, waiting)
+
+
+def _apply_waiting(state: State, contact: Contact, waiting: list[bytes]) -> None:
+    """Apply, in the order they were folded, the events that waited for ``contact``."""
+    decoder = m.event_decoder()
+    for line in waiting:
+        event = decoder.decode(line)
+        if isinstance(event, m.ContactAdded):  # someone this contact introduced
+            if event.contact not in contact.introduced:
+                contact.introduced.append(event.contact)
+        else:
+            _HANDLERS[type(event)](state, event)
 
 
 def _on_contact_updated(state: State, event: m.ContactUpdated) -> None:
     contact = state.contacts.get(event.contact)
     if contact is None:
-        return
+        return _wait(state, event)
     if not isinstance(event.name, msgspec.UnsetType):
         contact.name = event.name
         contact.ascii_name = ascii_name_of(event.name)
@@ -208,13 +245,17 @@ def _on_contact_updated(state: State, event: m.ContactUpdated) -> None:
 
 def _on_archived(state: State, event: m.ContactArchived) -> None:
     contact = state.contacts.get(event.contact)
-    if contact is not None and _later(contact.archived, event):
+    if contact is None:
+        return _wait(state, event)
+    if _later(contact.archived, event):
         contact.archived = Step(event.at, event.id)
 
 
 def _on_planned(state: State, event: m.OutreachPlanned) -> None:
     contact = state.contacts.get(event.contact)
-    if contact is not None and _later(contact.planned, event):
+    if contact is None:
+        return _wait(state, event)
+    if _later(contact.planned, event):
         contact.planned = Step(event.at, event.id)
         if event.learn:
             contact.learn = event.learn
@@ -223,7 +264,7 @@ def _on_planned(state: State, event: m.OutreachPlanned) -> None:
 def _on_outreach(state: State, event: m.OutreachSent) -> None:
     contact = state.contacts.get(event.contact)
     if contact is None:
-        return
+        return _wait(state, event)
     contact.outreaches.append(Outreach(event.at, event.zone, event.channel, event.id))
     if _later(contact.reached, event):
         contact.reached = Step(event.at, event.id)
@@ -233,14 +274,18 @@ def _on_outreach(state: State, event: m.OutreachSent) -> None:
 
 def _on_reply(state: State, event: m.ReplyReceived) -> None:
     contact = state.contacts.get(event.contact)
-    if contact is not None and _later(contact.replied, event):
+    if contact is None:
+        return _wait(state, event)
+    if _later(contact.replied, event):
         contact.replied = Step(event.at, event.id)
         contact.declined = event.declined
 
 
 def _on_scheduled(state: State, event: m.MeetingScheduled) -> None:
     contact = state.contacts.get(event.contact)
-    if contact is None or (contact.met is not None and contact.met.at >= event.at):
+    if contact is None:
+        return _wait(state, event)
+    if contact.met is not None and contact.met.at >= event.at:
         return  # booked before a meeting that is already recorded as held
     contact.meeting = Meeting(
         starts=event.starts,
@@ -254,7 +299,9 @@ def _on_scheduled(state: State, event: m.MeetingScheduled) -> None:
 
 def _on_rescheduled(state: State, event: m.MeetingRescheduled) -> None:
     contact = state.contacts.get(event.contact)
-    if contact is None or contact.meeting is None:
+    if contact is None:
+        return _wait(state, event)
+    if contact.meeting is None:
         return
     contact.meeting.starts = event.starts
     if event.minutes is not None:
@@ -264,14 +311,15 @@ def _on_rescheduled(state: State, event: m.MeetingRescheduled) -> None:
 
 def _on_cancelled(state: State, event: m.MeetingCancelled) -> None:
     contact = state.contacts.get(event.contact)
-    if contact is not None:
-        contact.meeting = None
+    if contact is None:
+        return _wait(state, event)
+    contact.meeting = None
 
 
 def _on_held(state: State, event: m.MeetingHeld) -> None:
     contact = state.contacts.get(event.contact)
     if contact is None:
-        return
+        return _wait(state, event)
     booked = contact.meeting
     consumed = booked is not None and booked.booked.at <= event.at
     # The booked end, unless the meeting was held before its booked start (moved earlier).
@@ -288,26 +336,33 @@ def _on_held(state: State, event: m.MeetingHeld) -> None:
 
 def _on_thanked(state: State, event: m.ThanksSent) -> None:
     contact = state.contacts.get(event.contact)
-    if contact is not None and _later(contact.thanked, event):
+    if contact is None:
+        return _wait(state, event)
+    if _later(contact.thanked, event):
         contact.thanked = Step(event.at, event.id)
 
 
 def _on_intro(state: State, event: m.IntroReceived) -> None:
     contact = state.contacts.get(event.contact)
-    if contact is not None and event.introduced not in contact.introduced:
+    if contact is None:
+        return _wait(state, event)
+    if event.introduced not in contact.introduced:
         contact.introduced.append(event.introduced)
 
 
 def _on_touch(state: State, event: m.TouchLogged) -> None:
     contact = state.contacts.get(event.contact)
-    if contact is not None and _later(contact.touched, event):
+    if contact is None:
+        return _wait(state, event)
+    if _later(contact.touched, event):
         contact.touched = Step(event.at, event.id)
 
 
 def _on_note(state: State, event: m.NoteAdded) -> None:
     contact = state.contacts.get(event.contact)
-    if contact is not None:
-        contact.notes += 1
+    if contact is None:
+        return _wait(state, event)
+    contact.notes += 1
 
 
 def _on_recurring(state: State, event: m.RecurringAdded) -> None:
@@ -388,6 +443,7 @@ def apply(state: State, event: m.Event) -> State:
     state.events += 1
     if state.last_recorded is None or event.recorded > state.last_recorded:
         state.last_recorded = event.recorded
+    state.last_hlc = max(state.last_hlc, m.order_key(event))
     return state
 
 
@@ -397,18 +453,28 @@ def apply_all(state: State, events: Iterable[m.Event], as_of: datetime | None = 
     retracted = state.retracted
     count = 0
     last = state.last_recorded
+    top = state.last_hlc
     for event in events:
         if as_of is not None and event.at > as_of and type(event) not in _CORRECTIONS:
             continue
         count += 1
         if last is None or event.recorded > last:
             last = event.recorded
+        if event.hlc > top:
+            top = event.hlc
         if retracted and event.id in retracted:
             continue
         handlers[type(event)](state, event)
     state.events += count
-    state.last_recorded = last
+    _folded_up_to(state, last, top)
     return state
+
+
+def _folded_up_to(state: State, last: datetime | None, top: int) -> None:
+    """Note the latest ``recorded`` and the greatest ``hlc`` folded: the greatest ordering
+    key is the larger of the two (an event's ``hlc`` is never below its ``recorded``)."""
+    state.last_recorded = last
+    state.last_hlc = max(top, micros(last)) if last is not None else top
 
 
 # --- replay --------------------------------------------------------------------------------
@@ -496,8 +562,9 @@ def _collector_paused() -> Iterator[None]:
 def _apply_batches(state: State, batches: Iterable[list[m.Event]]) -> State:
     """Fold whole decoded chunks: the same as :func:`apply_all` with nothing to skip."""
     handlers = _HANDLERS
-    recorded = attrgetter("recorded")
+    recorded, hlc = attrgetter("recorded"), attrgetter("hlc")
     last = state.last_recorded
+    top = state.last_hlc
     for batch in batches:
         for event in batch:
             handlers[type(event)](state, event)
@@ -505,8 +572,9 @@ def _apply_batches(state: State, batches: Iterable[list[m.Event]]) -> State:
             latest = max(map(recorded, batch))
             if last is None or latest > last:
                 last = latest
+            top = max(top, max(map(hlc, batch)))
         state.events += len(batch)
-    state.last_recorded = last
+    _folded_up_to(state, last, top)
     return state
 
 

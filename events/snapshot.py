@@ -29,7 +29,7 @@ from coffeechat.events.log import (
     read_segments,
     segment_paths,
 )
-from coffeechat.events.model import Event, EventRetracted
+from coffeechat.events.model import Event, EventRetracted, order_key
 from coffeechat.events.projection import (
     PROJECTION_VERSION,
     Contact,
@@ -269,9 +269,9 @@ class CachedProjection:
             return
         if any(isinstance(event, EventRetracted) for event in events):
             return  # a retraction is folded by a full replay, at the next load
-        latest = self.state.last_recorded
-        if latest is not None and any(event.recorded < latest for event in events):
-            return  # this clock is behind another device's: the next load merges in order
+        latest = self.state.last_hlc
+        if any(order_key(event) <= latest for event in events):
+            return  # not after all that was folded (not stamped from it): the next load merges
         try:
             apply_all(self.state, events)
         except LogDamaged:
@@ -310,17 +310,18 @@ class CachedProjection:
 
 
 def _arrived_late(tail: list[SegmentData], state: State) -> bool:
-    """Whether new data holds events older than ones already folded (a late sync).
+    """Whether new data holds events that do not sort after every folded one (a late sync).
 
-    The fold applies profile corrections in log order, and log order across devices is
-    by ``recorded``: an event that belongs before folded ones needs a full replay.
+    The fold applies events in causal order (``order_key``: profile corrections and
+    leases depend on it): an event that sorts before a folded one, or ties with it (the
+    same event met again, or a tie the segments' names break), needs a full replay.
     """
-    latest = state.last_recorded
-    if latest is None or not any(segment.data for segment in tail):
+    latest = state.last_hlc
+    if not latest or not any(segment.data for segment in tail):
         return False
     for segment in tail:
         for event in iter_segment_events(segment, []):
-            if event.recorded < latest:
+            if order_key(event) <= latest:
                 return True
     return False
 

@@ -104,7 +104,10 @@ class App:
             assert made is not None
             return made
 
-        return Stamp(self.now, device, self._zone or self.zone_key)
+        # Each event's clock exceeds everything the state it was decided on had folded.
+        return Stamp(
+            self.now, device, self._zone or self.zone_key, after=lambda: self.state.last_hlc
+        )
 
     def record(self, decision: Decision, describe: Any) -> list[Event]:
         """Append a decision's events in one durable batch, then tell the user.
