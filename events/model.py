@@ -214,6 +214,58 @@ class DeliveryLease(Event, frozen=True, kw_only=True, tag="delivery.lease"):
     offers: list[str] = []
 
 
+# --- e-mail sent by the daemon (docs/mail.md) --------------------------------------------
+
+
+class MailQueued(ContactEvent, frozen=True, kw_only=True, tag="mail.queued"):
+    """An e-mail for the daemon to send to ``to`` at ``send_at`` (``coffeechat send``).
+
+    ``kind`` is the step it is (``outreach``, ``nudge``, ``thank-you``, ``follow-up``,
+    ``congratulate``); ``subject`` and ``body`` are the text as composed when queued.
+    ``replaces`` names a mail whose fate is unknown that this one sends again
+    (``send --again``). Retracting it (``undo``) before it went out cancels it.
+    """
+
+    kind: str
+    to: str
+    subject: str
+    body: str
+    send_at: datetime
+    replaces: str | None = None
+
+
+class MailSending(ContactEvent, frozen=True, kw_only=True, tag="mail.sending"):
+    """The daemon is about to hand the mail ``queued`` to the SMTP server (try ``attempt``).
+
+    Appended and on disk before the daemon talks to the server: a ``mail.sending`` with
+    no ``mail.sent`` or ``mail.failed`` after it is a mail whose fate is unknown (a crash
+    in between), which is never sent again without the user's word.
+    """
+
+    queued: str
+    attempt: int = 1
+
+
+class MailSent(ContactEvent, frozen=True, kw_only=True, tag="mail.sent"):
+    """The server accepted the mail ``queued`` (``message_id`` is its Message-ID), or,
+    with ``confirmed``, the user said a mail whose fate was unknown did go out."""
+
+    queued: str
+    message_id: str | None = None
+    confirmed: bool = False
+
+
+class MailFailed(ContactEvent, frozen=True, kw_only=True, tag="mail.failed"):
+    """The mail ``queued`` was not sent: ``reason`` says why. ``permanent`` (the server
+    refused it for good, or it was given up) ends it; otherwise it is tried again from
+    ``retry_at`` on."""
+
+    queued: str
+    reason: str
+    permanent: bool = False
+    retry_at: datetime | None = None
+
+
 class EventRetracted(Event, frozen=True, kw_only=True, tag="event.retracted"):
     """``target`` should never have been recorded (``undo``). Retracting a retraction restores."""
 
@@ -242,6 +294,10 @@ AnyEvent = (
     | ReminderSnoozed
     | NotificationSent
     | DeliveryLease
+    | MailQueued
+    | MailSending
+    | MailSent
+    | MailFailed
     | EventRetracted
 )
 

@@ -43,7 +43,7 @@ from coffeechat.events.log import (
 )
 from coffeechat.events.names import ascii_name_of
 
-PROJECTION_VERSION = 7  # bump whenever the state's layout changes: snapshots are rebuilt
+PROJECTION_VERSION = 8  # bump whenever the state's layout changes: snapshots are rebuilt
 PROFILE_FIELDS = (
     "email",
     "phone",
@@ -159,6 +159,32 @@ class Lease(msgspec.Struct, array_like=True):
     offers: list[str] = []
 
 
+class QueuedMail(msgspec.Struct, kw_only=True):
+    """One e-mail ``coffeechat send`` queued, and what became of it (docs/mail.md).
+
+    ``status``: ``queued`` (waiting for ``send_at``, or for ``retry_at`` after a refusal),
+    ``sending`` (the daemon recorded that it is talking to the server; if it stays so, the
+    mail's fate is unknown: a crash in between), ``sent``, ``failed`` (for good), or
+    ``replaced`` (sent again as another mail, ``send --again``). A sent mail keeps no body.
+    """
+
+    id: str  # the ``mail.queued`` event's id
+    contact: str
+    kind: str
+    to: str
+    subject: str
+    body: str
+    send_at: datetime
+    queued_at: datetime
+    status: str = "queued"
+    attempts: int = 0  # ``mail.sending`` folded
+    failures: int = 0  # refusals that left it to be tried again
+    retry_at: datetime | None = None
+    reason: str | None = None  # why the last attempt failed
+    changed: datetime | None = None  # when the status last changed
+    message_id: str | None = None
+
+
 class State(msgspec.Struct, kw_only=True):
     """The whole projection: contacts by handle, recurring reminders, reminder bookkeeping."""
 
@@ -179,6 +205,7 @@ class State(msgspec.Struct, kw_only=True):
     # late), by handle, as their JSON lines: applied when the contact is added.
     pending: dict[str, list[bytes]] = {}
     lease: Lease | None = None  # which device's daemon delivers (daemon/lease.py)
+    mail: dict[str, QueuedMail] = {}  # e-mail queued by ``send``, by its event id
 
 
 # --- the fold ------------------------------------------------------------------------------
@@ -403,6 +430,51 @@ def _on_lease(state: State, event: m.DeliveryLease) -> None:
     state.lease = Lease(event.device, event.until, since, event.id, list(event.offers))
 
 
+def _on_mail_queued(state: State, event: m.MailQueued) -> None:
+    state.mail[event.id] = QueuedMail(
+        id=event.id,
+        contact=event.contact,
+        kind=event.kind,
+        to=event.to,
+        subject=event.subject,
+        body=event.body,
+        send_at=event.send_at,
+        queued_at=event.at,
+        changed=event.at,
+    )
+    replaced = state.mail.get(event.replaces) if event.replaces else None
+    if replaced is not None and replaced.status in ("queued", "sending"):
+        replaced.status, replaced.changed = "replaced", event.at
+
+
+def _on_mail_sending(state: State, event: m.MailSending) -> None:
+    mail = state.mail.get(event.queued)
+    if mail is not None and mail.status == "queued":
+        mail.status, mail.changed = "sending", event.at
+        mail.attempts += 1
+
+
+def _on_mail_sent(state: State, event: m.MailSent) -> None:
+    mail = state.mail.get(event.queued)
+    if mail is not None and mail.status in ("queued", "sending"):
+        mail.status, mail.changed = "sent", event.at
+        mail.message_id = event.message_id
+        mail.body = ""  # sent: the text is in the recipient's hands, not needed here
+
+
+def _on_mail_failed(state: State, event: m.MailFailed) -> None:
+    mail = state.mail.get(event.queued)
+    if mail is None or mail.status not in ("queued", "sending"):
+        return
+    mail.reason, mail.changed = event.reason, event.at
+    if event.permanent:
+        mail.status = "failed"
+    else:
+        mail.status = "queued"
+        mail.failures += 1
+        mail.retry_at = event.retry_at
+
+
 def _ignore(state: State, event: m.Event) -> None:
     pass
 
@@ -427,6 +499,10 @@ _HANDLERS: dict[type[m.Event], Callable[[State, Any], None]] = {
     m.ReminderSnoozed: _on_snoozed,
     m.NotificationSent: _on_delivered,
     m.DeliveryLease: _on_lease,
+    m.MailQueued: _on_mail_queued,
+    m.MailSending: _on_mail_sending,
+    m.MailSent: _on_mail_sent,
+    m.MailFailed: _on_mail_failed,
     m.EventRetracted: _ignore,
 }
 
