@@ -13,6 +13,10 @@ import re
 from datetime import datetime
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+# What a device id is made of: lower-case letters, digits and hyphens (a host name as a
+# slug, a hyphen, six hex digits). A segment in log/ is exactly "<device id>.jsonl".
+DEVICE_ID_PATTERN = r"[a-z0-9][a-z0-9-]{0,63}"
+_DEVICE_ID = re.compile(DEVICE_ID_PATTERN)
 _RANDOM_BITS = 80
 _last: tuple[int, int] = (-1, 0)
 
@@ -37,6 +41,11 @@ def new_event_id(instant: datetime) -> str:
         random_part = int.from_bytes(os.urandom(10), "big") >> 1  # room to count on
     _last = (milliseconds, random_part)
     return _base32(milliseconds, 10) + _base32(random_part, 16)
+
+
+def is_device_id(text: str) -> bool:
+    """Whether ``text`` is in the alphabet of device ids (so it can name a segment)."""
+    return _DEVICE_ID.fullmatch(text) is not None
 
 
 def new_device_id() -> str:

@@ -7,31 +7,51 @@ caller hear of success. Before writing, the writer looks at the end of its segme
 last line cut short by a crash (no newline, or not decodable) is moved to the
 quarantine file beside the segment, so the new events never glue onto it.
 
-Reading (:func:`read_segments`, :func:`iter_segment_events`): every ``*.jsonl`` segment
-is read; a torn last line is left out and reported, a bad line elsewhere is skipped and
-reported with ``file:line``. Readers never fail on damage: they carry on and let the
-caller warn. A line of an event type this version does not know (written by a newer
-coffeechat on another device) is skipped and reported, but it is not damage.
+Reading (:func:`read_segments`, :func:`iter_segment_events`): every segment is read; a
+torn last line is left out and reported, a bad line elsewhere is skipped and reported
+with ``file:line``, a segment that cannot be read at all is reported and left out.
+Readers never fail on damage: they carry on and let the caller warn. A line of an event
+type this version does not know (written by a newer coffeechat on another device) is
+skipped and reported, but it is not damage.
+
+A segment is a regular file named ``<device id>.jsonl``, the id in the alphabet device
+ids are made of (:data:`SEGMENT_NAME`). Anything else in ``log/`` (a sync tool's
+conflict copy, an editor's backup, a quarantine file, a symbolic link) is never read
+as events: :func:`scan_log` names it, with what to do about it. Links inside ``log/``
+are never followed, for reading or writing (``log/`` itself may be a link).
+:func:`merge_segments` folds each event id at most once.
 
 :func:`check` and :func:`repair` are ``coffeechat fsck``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import fcntl
 import os
 import re
+import stat
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
 from typing import Literal
 
 import msgspec
 
+from coffeechat.events.errors import LogDamaged
+from coffeechat.events.ids import DEVICE_ID_PATTERN
 from coffeechat.events.model import TAGS, Event, encode_lines, event_decoder, order_key
 from coffeechat.events.upcast import UPCASTERS, decode_event, finish_decoded
 
 SEGMENT_SUFFIX = ".jsonl"
 QUARANTINE_SUFFIX = ".quarantine"
+REPAIR_SUFFIX = ".repair"
+# A segment's name: a device id (events/ids.py makes them from the host name as a slug and
+# six hex digits) and the suffix. Conflict copies, backups and quarantine files all fall
+# outside it (a dot, a space, a capital, another suffix).
+SEGMENT_NAME = re.compile(DEVICE_ID_PATTERN + r"\.jsonl")
+# fsck --repair's temporary file (".<segment>.repair"): ours, and left alone silently.
+_REPAIR_NAME = re.compile(r"\." + DEVICE_ID_PATTERN + r"\.jsonl\.repair")
 # Lines are decoded and folded a chunk at a time. 64 KiB (~300 events) keeps a chunk's
 # decoded objects in the CPU cache while they are folded and freed: a full replay of
 # 1 M events took ~1.45 s with 8-128 KiB chunks against ~2.5 s with 1 MiB ones.
@@ -48,15 +68,17 @@ _UPCAST_CHECKS = tuple(
     for tag in sorted({tag for tag, _ in UPCASTERS})
 )
 
-ProblemKind = Literal["torn", "bad", "unknown"]
+ProblemKind = Literal["torn", "bad", "unknown", "unreadable", "stray"]
 
 
 class LogProblem(msgspec.Struct, frozen=True):
-    """One line of a segment that could not be taken as an event.
+    """One line of a segment that could not be taken as an event, or one file of ``log/``.
 
     ``kind`` is ``torn`` (the last line, cut short: an interrupted write), ``bad`` (a
-    damaged line elsewhere) or ``unknown`` (a well-formed event of a type this version
-    does not know; not damage).
+    damaged line elsewhere), ``unknown`` (a well-formed event of a type this version
+    does not know; not damage), ``unreadable`` (a whole segment that cannot be read:
+    damage, ``line`` 0) or ``stray`` (a file in ``log/`` that is not a segment and is
+    not read: not damage, ``line`` 0; ``reason`` says what it seems to be and what to do).
     """
 
     path: str
@@ -66,11 +88,13 @@ class LogProblem(msgspec.Struct, frozen=True):
 
     @property
     def is_damage(self) -> bool:
-        """Whether ``fsck`` counts this as damage (everything but unknown types)."""
-        return self.kind != "unknown"
+        """Whether ``fsck`` counts this as damage (everything but unknown types and strays)."""
+        return self.kind not in ("unknown", "stray")
 
     def describe(self) -> str:
         """Return the one-line warning shown to the user, naming ``file:line``."""
+        if self.kind in ("unreadable", "stray"):
+            return f"{self.path}: {self.reason}"
         where = f"{self.path}:{self.line}"
         if self.kind == "torn":
             return f"{where}: incomplete last line left out ({self.reason})"
@@ -92,6 +116,7 @@ class SegmentData(msgspec.Struct):
     torn: bytes
     first_line: int
     inode: int = 0
+    unreadable: str = ""  # why the segment could not be read (then ``data`` is empty)
 
     @property
     def end(self) -> int:
@@ -106,40 +131,130 @@ class SegmentData(msgspec.Struct):
         return self.first_line + index
 
 
+def is_segment_name(name: str) -> bool:
+    """Whether a file name in ``log/`` is a segment's: ``<device id>.jsonl``."""
+    return SEGMENT_NAME.fullmatch(name) is not None
+
+
 def segment_paths(folder: str | os.PathLike[str]) -> list[str]:
-    """Return the paths of the segments of a log folder in a deterministic order (by name)."""
+    """Return the paths of the segments of a log folder in a deterministic order (by name).
+
+    Only regular files named like a segment count; links are not followed. Raise
+    :class:`LogDamaged` if the folder exists but cannot be listed.
+    """
+    segments, _ = scan_log(folder)
+    return segments
+
+
+def scan_log(folder: str | os.PathLike[str]) -> tuple[list[str], list[LogProblem]]:
+    """Return the segments of a log folder (as :func:`segment_paths`) and the problems
+    of everything else in it: one per file that is not read (kind ``stray``), one per
+    segment name that is not a regular file (kind ``unreadable``).
+
+    Left alone silently: fsck's own temporary files, and hidden files that have nothing
+    to do with segments (a sync tool's ``.stfolder`` or ``.stignore``, ``.DS_Store``).
+    """
     folder = os.fspath(folder)
     try:
-        names = sorted(entry.name for entry in os.scandir(folder) if entry.is_file())
+        with os.scandir(folder) as listing:
+            entries = sorted(
+                (entry.name, entry.is_symlink(), entry.is_file(follow_symlinks=False))
+                for entry in listing
+            )
     except FileNotFoundError:
-        return []
-    return [os.path.join(folder, name) for name in names if name.endswith(SEGMENT_SUFFIX)]
+        return [], []
+    except OSError as error:
+        raise LogDamaged(f"cannot read the log in {folder}: {error.strerror or error}") from None
+    segments: list[str] = []
+    problems: list[LogProblem] = []
+    names = {name for name, link, regular in entries if regular and not link}
+    for name, link, regular in entries:
+        path = os.path.join(folder, name)
+        if is_segment_name(name) and regular and not link:
+            segments.append(path)
+        elif link:
+            problems.append(LogProblem(path, 0, "stray", _LINK_ADVICE))
+        elif is_segment_name(name):
+            problems.append(LogProblem(path, 0, "unreadable", _NOT_A_FILE))
+        elif _REPAIR_NAME.fullmatch(name) or (name.startswith(".") and ".jsonl" not in name):
+            continue
+        else:
+            problems.append(LogProblem(path, 0, "stray", _stray_advice(name, names)))
+    return segments, problems
+
+
+_LINK_ADVICE = (
+    "a symbolic link: not read (coffeechat never follows links inside log/); "
+    "if it points to a segment, put the file itself here instead"
+)
+_NOT_A_FILE = "not a regular file: not read; move it out of log/"
+
+
+def _stray_advice(name: str, names: set[str]) -> str:
+    """Return what a file in ``log/`` that is not a segment seems to be, and what to do."""
+    if name.endswith(QUARANTINE_SUFFIX):
+        return (
+            "damaged lines set aside (by 'fsck --repair', or an interrupted write): not read; "
+            "look through them, then delete the file"
+        )
+    lowered = name.lower()
+    if "conflict" in lowered:  # Syncthing's .sync-conflict-, "(conflicted copy …)" …
+        guess = "a sync tool's conflict copy?"
+    elif lowered.endswith(("~", "#", ".bak", ".orig", ".swp", ".tmp", ".old")):
+        guess = "a backup or temporary copy?"
+    else:
+        guess = "coffeechat reads only <device id>.jsonl files here"
+    original = re.match(r"\.?(?:syncthing\.)?([a-z0-9][a-z0-9-]*)", name)
+    twin = f"{original.group(1)}{SEGMENT_SUFFIX}" if original else ""
+    if twin in names and twin != name:
+        advice = f"compare it with {twin}, keep what only it holds, and delete it"
+    else:
+        advice = "move it out of log/"
+    return f"not a segment ({guess}): not read; {advice}"
 
 
 def read_segment(path: str | os.PathLike[str], start: int = 0) -> SegmentData:
-    """Read one segment from ``start``; split off an incomplete last line."""
+    """Read one segment from ``start``; split off an incomplete last line.
+
+    Raise ``OSError`` if it cannot be read, or is a link or not a regular file (it is
+    opened without following links, and without waiting on a pipe).
+    """
     path = os.fspath(path)
-    with open(path, "rb") as file:
-        inode = os.fstat(file.fileno()).st_ino
+    flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
+    with open(os.open(path, flags), "rb") as file:
+        status = os.fstat(file.fileno())
+        if not stat.S_ISREG(status.st_mode):
+            raise OSError(errno.EISDIR, "not a regular file", path)
         if start:
             file.seek(start)
         data = file.read()
     complete = data.rfind(b"\n") + 1
     first_line = 1 if start == 0 else 0
-    return SegmentData(path, start, data[:complete], data[complete:], first_line, inode)
+    return SegmentData(path, start, data[:complete], data[complete:], first_line, status.st_ino)
 
 
 def read_segments(
     folder: str | os.PathLike[str], offsets: dict[str, int] | None = None
 ) -> list[SegmentData]:
-    """Read every segment of ``folder``, each from its offset in ``offsets`` (by file name)."""
+    """Read every segment of ``folder``, each from its offset in ``offsets`` (by file name).
+
+    A segment that cannot be read (no permission, an I/O error) comes back empty, with
+    the reason in ``unreadable``: reading it reports the problem, the others load.
+    """
     offsets = offsets or {}
     segments = []
     for path in segment_paths(folder):
+        start = offsets.get(os.path.basename(path), 0)
         try:
-            segments.append(read_segment(path, offsets.get(os.path.basename(path), 0)))
+            segments.append(read_segment(path, start))
         except FileNotFoundError:  # renamed away by a sync tool between listing and reading
             continue
+        except OSError as error:
+            reason = (
+                f"cannot be read ({error.strerror or error}): its events are left out; "
+                "give your user read access to it"
+            )
+            segments.append(SegmentData(path, start, b"", b"", 0, 0, reason))
     return segments
 
 
@@ -182,6 +297,9 @@ def iter_segment_batches(segment: SegmentData, problems: list[LogProblem]) -> It
     one bad line costs only its chunk's speed. Lines are counted only when a problem
     needs its line number (counting them all costs ~65 ms per million events).
     """
+    if segment.unreadable:
+        problems.append(LogProblem(segment.path, 0, "unreadable", segment.unreadable))
+        return
     data = segment.data
     length = len(data)
     position = 0
@@ -303,7 +421,7 @@ class EventLog:
             return None
         payload = encode_lines(list(events))
         os.makedirs(self.folder, mode=0o700, exist_ok=True)
-        with _locked_segment(self.segment) as (descriptor, created):
+        with _locked_segment(self.segment, for_writing=True) as (descriptor, created):
             _quarantine_torn_tail(self.segment, descriptor)
             status = os.fstat(descriptor)
             _write_all(descriptor, payload)
@@ -315,34 +433,49 @@ class EventLog:
         return Appended(name, status.st_ino, start, start + len(payload))
 
 
+_APPEND_FLAGS = os.O_RDWR | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW
+
+
 class _locked_segment:
     """Open a segment for appending and hold its exclusive lock.
 
     ``fsck --repair`` replaces a segment by renaming a new file over it; a writer that
     was waiting for the lock on the old file would then append to a file nobody reads.
     So after taking the lock, check that the path still names the locked file, and
-    start again if not.
+    start again if not. A link in its place is never followed (readers do not follow
+    it either, so what was written through it would never be read): that is
+    :class:`LogDamaged`, and so is a folder in its place.
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, for_writing: bool = False) -> None:
         self.path = path
         self.descriptor = -1
+        self.for_writing = for_writing
 
     def __enter__(self) -> tuple[int, bool]:
         while True:
             created = False
             try:
-                descriptor = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CLOEXEC)
+                descriptor = os.open(self.path, _APPEND_FLAGS)
             except FileNotFoundError:
-                flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+                if not self.for_writing:
+                    raise
                 try:
-                    descriptor = os.open(self.path, flags, 0o600)
+                    descriptor = os.open(self.path, _APPEND_FLAGS | os.O_CREAT | os.O_EXCL, 0o600)
                     created = True
                 except FileExistsError:
                     continue
+            except OSError as error:
+                if error.errno not in (errno.ELOOP, errno.EISDIR):
+                    raise
+                what = "a symbolic link" if error.errno == errno.ELOOP else "a folder"
+                raise LogDamaged(
+                    f"{self.path} is {what}: coffeechat writes only to a plain file there "
+                    "(it never follows links inside log/); put the file itself in its place"
+                ) from None
             fcntl.flock(descriptor, fcntl.LOCK_EX)
             try:
-                same = os.path.samestat(os.fstat(descriptor), os.stat(self.path))
+                same = os.path.samestat(os.fstat(descriptor), os.lstat(self.path))
             except FileNotFoundError:
                 same = False
             if same:
@@ -376,8 +509,17 @@ def quarantine_path(segment: str | os.PathLike[str]) -> str:
 
 def _append_to_quarantine(segment: str, lines: list[bytes]) -> None:
     target = quarantine_path(segment)
-    created = not os.path.exists(target)
-    descriptor = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    created = not os.path.lexists(target)
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
+    try:
+        descriptor = os.open(target, flags, 0o600)
+    except OSError as error:
+        if error.errno != errno.ELOOP:
+            raise
+        raise LogDamaged(
+            f"{target} is a symbolic link: coffeechat never writes through links inside log/; "
+            "move it away"
+        ) from None
     try:
         _write_all(
             descriptor, b"".join(line if line.endswith(b"\n") else line + b"\n" for line in lines)
@@ -422,8 +564,9 @@ def _quarantine_torn_tail(segment: str, descriptor: int) -> None:
 
 
 def check(folder: str | os.PathLike[str]) -> list[LogProblem]:
-    """Read every segment of ``folder`` and return every line that is not a readable event."""
-    problems: list[LogProblem] = []
+    """Read every segment of ``folder`` and return every line that is not a readable event,
+    every segment that cannot be read, and every file in ``log/`` that is not a segment."""
+    _, problems = scan_log(folder)
     for segment in read_segments(folder):
         for _ in iter_segment_events(segment, problems):
             pass
@@ -440,30 +583,61 @@ def repair(folder: str | os.PathLike[str]) -> list[LogProblem]:
     folder = os.fspath(folder)
     moved: list[LogProblem] = []
     for path in segment_paths(folder):
-        with _locked_segment(path):
-            problems: list[LogProblem] = []
-            segment = read_segment(path)
-            for _ in iter_segment_events(segment, problems):
-                pass
-            damaged = {problem.line for problem in problems if problem.is_damage}
-            if not damaged:
-                continue
-            lines = (segment.data + segment.torn).split(b"\n")
-            if lines and lines[-1] == b"":
-                lines.pop()
-            keep = [line + b"\n" for number, line in enumerate(lines, 1) if number not in damaged]
-            bad = [lines[number - 1] for number in sorted(damaged)]
-            _append_to_quarantine(path, bad)
-            replacement = os.path.join(folder, f".{os.path.basename(path)}.repair")
-            with open(replacement, "wb", opener=_private_opener) as file:
-                file.write(b"".join(keep))
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(replacement, path)
-            _fsync_folder(folder)
-            moved.extend(problem for problem in problems if problem.is_damage)
+        locked = _locked_segment(path)
+        try:
+            descriptor, _ = locked.__enter__()
+        except OSError:
+            continue  # gone, or unreadable: check() reports it, there is nothing to move
+        try:
+            moved.extend(_repair_segment(folder, path, descriptor))
+        finally:
+            locked.__exit__()
     return moved
 
 
-def _private_opener(path: str, flags: int) -> int:
-    return os.open(path, flags, 0o600)
+def _repair_segment(folder: str, path: str, descriptor: int) -> list[LogProblem]:
+    """Under the segment's lock: move its damaged lines aside; return them."""
+    problems: list[LogProblem] = []
+    segment = _read_locked(descriptor, path)
+    for _ in iter_segment_events(segment, problems):
+        pass
+    damaged = {problem.line for problem in problems if problem.is_damage}
+    if not damaged:
+        return []
+    lines = (segment.data + segment.torn).split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    keep = [line + b"\n" for number, line in enumerate(lines, 1) if number not in damaged]
+    bad = [lines[number - 1] for number in sorted(damaged)]
+    _append_to_quarantine(path, bad)
+    replacement = os.path.join(folder, f".{os.path.basename(path)}{REPAIR_SUFFIX}")
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(replacement)  # left by an interrupted repair (a link: only the link goes)
+    with open(replacement, "wb", opener=_new_private_file) as file:
+        file.write(b"".join(keep))
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(replacement, path)
+    _fsync_folder(folder)
+    return [problem for problem in problems if problem.is_damage]
+
+
+def _read_locked(descriptor: int, path: str) -> SegmentData:
+    """Read a whole segment through the descriptor its lock is held on (not its path)."""
+    size = os.fstat(descriptor).st_size
+    chunks, position = [], 0
+    while position < size:
+        chunk = os.pread(descriptor, size - position, position)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        position += len(chunk)
+    data = b"".join(chunks)
+    complete = data.rfind(b"\n") + 1
+    inode = os.fstat(descriptor).st_ino
+    return SegmentData(path, 0, data[:complete], data[complete:], 1, inode)
+
+
+def _new_private_file(path: str, flags: int) -> int:
+    # A new file, never a link's target: O_EXCL fails on anything already there.
+    return os.open(path, flags | os.O_EXCL | os.O_NOFOLLOW, 0o600)

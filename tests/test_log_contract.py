@@ -595,7 +595,10 @@ class TestEventLogContract:
         events, problems = read_all(log_dir)
         assert events == written + after
         assert problems == []
-        assert check(log_dir) == []
+        # Not damage, but named (it is not read): the user should look at it.
+        assert [(p.path, p.kind, p.is_damage) for p in check(log_dir)] == [
+            (quarantine, "stray", False)
+        ]
 
     # damage in the middle
 
@@ -669,7 +672,7 @@ class TestEventLogContract:
         assert segment.read_bytes() == lines_of(first) + lines_of(then)
         assert stat.S_IMODE(segment.stat().st_mode) == 0o600
         assert sorted(os.listdir(log_dir)) == [segment.name, quarantine.name]
-        assert check(log_dir) == []
+        assert [(p.path, p.kind) for p in check(log_dir)] == [(str(quarantine), "stray")]
         assert repair(log_dir) == []
         assert read_all(log_dir) == (first + then, [])
 

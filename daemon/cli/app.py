@@ -16,7 +16,7 @@ from coffeechat.events.contacts import resolve
 from coffeechat.events.decisions import Decision, Stamp, as_one_batch
 from coffeechat.events.errors import UserError
 from coffeechat.events.home import Home
-from coffeechat.events.log import EventLog, LogProblem
+from coffeechat.events.log import EventLog, LogProblem, scan_log
 from coffeechat.events.model import Event, encoder
 from coffeechat.events.projection import Contact, State
 from coffeechat.events.snapshot import CachedProjection
@@ -57,6 +57,7 @@ class App:
             self.home.log_dir, self.home.cache_dir, lazy_contacts=few_contacts
         )
         self.problems: list[LogProblem] = []
+        self._listed = False  # whether files in log/ that are not read were named yet
 
     @property
     def zone(self) -> ZoneInfo:
@@ -76,7 +77,11 @@ class App:
         return self._state
 
     def warn_problems(self, problems: list[LogProblem]) -> None:
-        """Print one warning line per damaged or unreadable line of the log."""
+        """Print one warning line per damaged or unreadable line of the log; the first
+        time in a command, also one per file in ``log/`` that is not read (not a segment)."""
+        if not self._listed:
+            self._listed = True
+            problems = [*problems, *scan_log(self.home.log_dir)[1]]
         for problem in problems:
             self.warn(problem.describe())
 

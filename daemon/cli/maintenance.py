@@ -28,27 +28,37 @@ def _run_fsck(app: App, args: argparse.Namespace) -> int:
     except OSError as error:
         raise LogDamaged(f"cannot read the log in {log_dir}: {error.strerror}") from None
     damage = [problem for problem in problems if problem.is_damage]
+    lines = [problem for problem in damage if problem.line]
+    strays = [problem for problem in problems if problem.kind == "stray"]
     if app.json:
         app.print_json(
             {
                 "segments": segment_paths(log_dir),
                 "problems": [
-                    {"file": p.path, "line": p.line, "kind": p.kind, "reason": p.reason}
+                    {"file": p.path, "line": p.line or None, "kind": p.kind, "reason": p.reason}
                     for p in problems
                 ],
                 "damaged": len(damage),
+                "not_read": [p.path for p in strays],
             }
         )
-    else:
-        for problem in problems:
-            app.out(problem.describe())
-        if damage:
-            app.out(
-                f"{len(damage)} damaged line(s). 'coffeechat fsck --repair' moves them to a "
-                "quarantine file beside their segment; nothing is deleted."
-            )
-        else:
-            app.out(f"the log is sound ({len(segment_paths(log_dir))} segment(s) in {log_dir})")
+        return 3 if damage else 0
+    for problem in problems:
+        app.out(problem.describe())
+    if lines:
+        app.out(
+            f"{len(lines)} damaged line(s). 'coffeechat fsck --repair' moves them to a "
+            "quarantine file beside their segment; nothing is deleted."
+        )
+    if len(damage) > len(lines):
+        app.out(
+            f"{len(damage) - len(lines)} segment(s) cannot be read: their events are left out "
+            "until they can be."
+        )
+    if not damage:
+        app.out(f"the log is sound ({len(segment_paths(log_dir))} segment(s) in {log_dir})")
+    if strays:
+        app.out(f"{len(strays)} file(s) in {log_dir} are not segments and are not read (above).")
     return 3 if damage else 0
 
 
