@@ -1,0 +1,54 @@
+"""Mail stays out of the commands that do not send it (refs #12).
+
+Recording commands must start fast: they never load the mailer, ``smtplib`` or the
+``email`` package. ``draft`` makes a message but sends nothing (no ``smtplib``); ``send``
+only queues (no ``smtplib`` either): the daemon sends.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+MAILING = {"coffeechat.daemon.mailer", "smtplib", "email.message", "email.mime"}
+
+
+def modules_loaded_by(home: Path, *arguments: str) -> set[str]:
+    """Run the command line in a fresh interpreter; return every module it loaded."""
+    probe = (
+        "import sys\n"
+        "from coffeechat.daemon.cli import main\n"
+        f"status = main(['--home', {str(home)!r}, *{list(arguments)!r}])\n"
+        "assert status == 0, status\n"
+        "print(' '.join(sorted(sys.modules)))\n"
+    )
+    environment = {"TZ": "Europe/Paris", "COFFEECHAT_NOW": "2026-11-26T14:30:00+01:00"}
+    completed = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**environment, "PATH": "/usr/bin:/bin"},
+    )
+    return set(completed.stdout.split("\n")[-2].split())
+
+
+def test_recording_commands_load_nothing_of_mail(tmp_path: Path):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text('[mail]\nfrom = "s@example.org"\nsmtp = "smtp://127.0.0.1"\n')
+    for arguments in (
+        ("add", "Ada Lovelace", "--email", "ada@example.org", "--learn", "engines"),
+        ("note", "ada", "likes tea"),
+        ("reach", "ada"),
+    ):
+        loaded = modules_loaded_by(home, *arguments)
+        assert not loaded & MAILING, (arguments, loaded & MAILING)
+        assert not any(name.startswith("coffeechat.plugins.mail") for name in loaded)
+    # The probe sees them when they are loaded: draft makes a message (email.message).
+    drafted = modules_loaded_by(home, "draft", "ada")
+    assert "email.message" in drafted
+    assert "smtplib" not in drafted and "coffeechat.daemon.mailer" not in drafted
+    queued = modules_loaded_by(home, "send", "ada", "--now")
+    assert "smtplib" not in queued
