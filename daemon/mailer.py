@@ -33,8 +33,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
+from coffeechat.daemon.smtp import SmtpTransport, Transport
 from coffeechat.events import model as m
 from coffeechat.events.decisions import Stamp, as_one_batch
 from coffeechat.events.errors import UserError
@@ -67,22 +68,6 @@ KIND_NAMES = {
 }
 
 Append = Callable[[list[m.Event]], Any]
-
-
-class Outcome(NamedTuple):
-    """What the server did with one mail.
-
-    ``result``: ``sent`` (it took it), ``refused`` (it certainly did not take it;
-    ``permanent`` for a 5xx answer) or ``unknown`` (the exchange broke off while the
-    server held the message).
-    """
-
-    result: str
-    detail: str
-    permanent: bool = False
-
-
-Transport = Callable[["EmailMessage", str, str], Outcome]
 
 
 # --- what is due -----------------------------------------------------------------------------
@@ -343,107 +328,6 @@ def _label(state: State, mail: QueuedMail) -> str:
     contact = state.contacts.get(mail.contact)
     name = contact.name if contact is not None else mail.contact
     return f"the {KIND_NAMES.get(mail.kind, mail.kind)} e-mail to {name}"
-
-
-# --- the SMTP client -------------------------------------------------------------------------
-
-
-class SmtpTransport:
-    """Sends one message per connection through ``[mail] smtp`` (stdlib ``smtplib``).
-
-    It tells a refusal (the server answered no: nothing was sent) from an exchange
-    that broke off after the message was handed over (unknown), which is what the
-    at-most-once rule needs. Certificates are verified against the system's
-    authorities, or ``[mail] cafile``; never skipped.
-    """
-
-    def __init__(self, config: MailSettings, password: str | None) -> None:
-        self.config = config
-        self.password = password
-
-    def send(self, message: EmailMessage, sender: str, recipient: str) -> Outcome:
-        """Send ``message`` from ``sender`` to ``recipient``; return the :class:`Outcome`."""
-        import smtplib
-        import ssl
-        from email import policy
-
-        scheme, host, port = self.config.endpoint()
-        where = f"{host}:{port}"
-        payload = message.as_bytes(policy=policy.SMTP)
-        try:
-            context = (
-                ssl.create_default_context(cafile=self.config.cafile) if scheme != "smtp" else None
-            )
-        except OSError as error:
-            return Outcome("refused", f"[mail] cafile: {error.strerror or error}")
-        handed_over = False
-        try:
-            client: smtplib.SMTP
-            if scheme == "smtps":
-                client = smtplib.SMTP_SSL(host, port, timeout=self.config.timeout, context=context)
-            else:
-                client = smtplib.SMTP(host, port, timeout=self.config.timeout)
-            try:
-                client.ehlo()
-                if scheme == "smtp+starttls":
-                    client.starttls(context=context)
-                    client.ehlo()
-                if self.config.user is not None:
-                    client.login(self.config.user, self.password or "")
-                code, text = client.mail(sender)
-                if code != 250:
-                    return _refusal(code, text, "the sender", where)
-                code, text = client.rcpt(recipient)
-                if code not in (250, 251):
-                    return _refusal(code, text, recipient, where)
-                handed_over = True
-                code, text = client.data(payload)  # the final answer is returned, not raised
-                if code != 250:
-                    return _refusal(code, text, "the message", where)
-                return Outcome("sent", f"{where} took it")
-            finally:
-                _close(client)
-        except smtplib.SMTPDataError as error:  # an answer: it was not taken
-            return _refusal(error.smtp_code, error.smtp_error, "the message", where)
-        except smtplib.SMTPAuthenticationError as error:
-            answer = _text(error.smtp_error)
-            return Outcome(
-                "refused",
-                f"{where} refused the login ({error.smtp_code} {answer}): "
-                "check [mail] user and password",
-            )
-        except smtplib.SMTPNotSupportedError as error:
-            return Outcome("refused", f"{where}: {error}")
-        except ssl.SSLCertVerificationError as error:
-            return Outcome(
-                "refused",
-                f"{where}: its certificate is not trusted ({error.verify_message}): "
-                "set [mail] cafile to the certificate of its authority",
-            )
-        except (smtplib.SMTPException, OSError) as error:
-            detail = f"{where}: {type(error).__name__}: {one_line(str(error), 200)}"
-            if handed_over:
-                return Outcome("unknown", detail)
-            return Outcome("refused", detail)
-
-
-def _refusal(code: int, text: bytes | str, what: str, where: str) -> Outcome:
-    return Outcome(
-        "refused", f"{where} refused {what}: {code} {_text(text)}", permanent=500 <= code < 600
-    )
-
-
-def _text(text: bytes | str) -> str:
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", "replace")
-    return one_line(text, 200)
-
-
-def _close(client: Any) -> None:
-    try:
-        client.quit()
-    except Exception:
-        client.close()
 
 
 # --- the agenda ------------------------------------------------------------------------------
