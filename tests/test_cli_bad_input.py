@@ -137,7 +137,7 @@ def test_command_with_bad_input_exits_2_with_one_line_and_appends_nothing(
     options: dict[str, str],
     mentions: str,
 ) -> None:
-    shutil.copytree(prepared, home, ignore=shutil.ignore_patterns("cache"))
+    shutil.copytree(prepared, home, ignore=shutil.ignore_patterns("cache", "device.fingerprint"))
     before = log_bytes(home)
     assert before
 
@@ -166,7 +166,7 @@ def test_command_with_bad_input_and_an_empty_log_exits_2_and_writes_no_log(
 def test_ambiguous_contact_with_bad_input_lists_every_candidate(
     cli: Runner, home: Path, prepared: Path
 ) -> None:
-    shutil.copytree(prepared, home, ignore=shutil.ignore_patterns("cache"))
+    shutil.copytree(prepared, home, ignore=shutil.ignore_patterns("cache", "device.fingerprint"))
     line = assert_refused(cli("note", "gr", "hello"))
     assert "grace-hopper" in line and "grace-kelly" in line and "ada-lovelace" not in line
 
@@ -174,7 +174,7 @@ def test_ambiguous_contact_with_bad_input_lists_every_candidate(
 def test_config_nested_100k_deep_with_bad_input_exits_2_naming_the_file(
     cli: Runner, home: Path, prepared: Path
 ) -> None:
-    shutil.copytree(prepared, home, ignore=shutil.ignore_patterns("cache"))
+    shutil.copytree(prepared, home, ignore=shutil.ignore_patterns("cache", "device.fingerprint"))
     (home / "config.toml").write_text("a = " + "[" * 100_000 + "\n")
     for command in (["agenda"], ["ls"], ["doctor"]):
         result = cli(*command)

@@ -48,7 +48,9 @@ def segment_of(home: Path) -> Path:
 
 def copy_home(source: Path, home: Path) -> Path:
     """Copy a prepared home into the test's home."""
-    shutil.copytree(source, home, ignore=shutil.ignore_patterns("cache"))
+    # Without its fingerprint a copy keeps the template's device id, as a home from before
+    # fingerprints would; a real copy moves to a new id (tests/test_devices.py).
+    shutil.copytree(source, home, ignore=shutil.ignore_patterns("cache", "device.fingerprint"))
     return home
 
 

@@ -92,13 +92,19 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         ok(run_coffeechat(working, *arguments, now=minutes_before_now(60 - minute)))
         homes[name] = root / name
         shutil.rmtree(homes[name], ignore_errors=True)
-        shutil.copytree(working, homes[name], ignore=shutil.ignore_patterns("cache"))
+        shutil.copytree(
+            working, homes[name], ignore=shutil.ignore_patterns("cache", "device.fingerprint")
+        )
     return homes
 
 
 def use(templates: dict[str, Path], name: str, home: Path) -> Path:
     """Copy a template home into the test's home and return it."""
-    shutil.copytree(templates[name], home, ignore=shutil.ignore_patterns("cache"))
+    # Without its fingerprint a copy keeps the template's device id, as a home from before
+    # fingerprints would; a real copy moves to a new id (tests/test_devices.py).
+    shutil.copytree(
+        templates[name], home, ignore=shutil.ignore_patterns("cache", "device.fingerprint")
+    )
     return home
 
 

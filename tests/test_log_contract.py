@@ -981,7 +981,9 @@ class TestEventLogContract:
             assert device_id
             device_file = home / "device"
             assert device_file.read_text() == device_id + "\n"
-            assert os.listdir(home) == ["device"]  # no temporary file left behind
+            # No temporary file left behind; the fingerprint says where the id belongs.
+            assert sorted(os.listdir(home)) == ["device", "device.fingerprint"]
             assert stat.S_IMODE(home.stat().st_mode) == 0o700
             assert stat.S_IMODE(device_file.stat().st_mode) == 0o600
+            assert stat.S_IMODE((home / "device.fingerprint").stat().st_mode) == 0o600
             assert Home.locate(str(home), environ={}).device_id(create=True) == device_id

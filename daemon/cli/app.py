@@ -107,6 +107,9 @@ class App:
         def device() -> str:
             made = self.home.device_id(create=True)
             assert made is not None
+            for notice in self.home.notices:  # a copied home moved to a new device id
+                self.warn(notice)
+            self.home.notices.clear()
             return made
 
         # Each event's clock exceeds everything the state it was decided on had folded.
