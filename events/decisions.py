@@ -424,21 +424,37 @@ def every(
 _NOT_UNDOABLE = (m.EventRetracted, m.NotificationSent)
 
 
-def undo(events: list[m.Event], retracted: set[str], stamp: Stamp, target: str | None) -> Decision:
-    """Retract the last command's events (one batch), or the event ``target`` names.
+def undo(
+    events: list[m.Event],
+    retracted: set[str],
+    stamp: Stamp,
+    target: str | None,
+    *,
+    device: str | None,
+) -> Decision:
+    """Retract this device's last command (one batch), or the event ``target`` names.
 
-    ``target`` is an event id or an unambiguous prefix or suffix of one (4 characters at
-    least); retracting a retraction restores what it retracted. Raise UserError if there
-    is nothing to undo or the id matches no event, or several.
+    Without ``target``, the last command is the last batch in log order among the events
+    ``device`` recorded (this device; None when it has recorded nothing) that is not
+    retracted and is not itself an undo or a delivery: another device's commands are
+    never taken back by a bare ``undo``. ``target`` is an event id or an unambiguous
+    prefix or suffix of one (4 characters at least), from any device; retracting a
+    retraction restores what it retracted. Raise UserError if there is nothing to undo
+    or the id matches no event, or several.
     """
     if target is None:
         live = [
             event
             for event in events
-            if event.id not in retracted and not isinstance(event, _NOT_UNDOABLE)
+            if event.device == device
+            and event.id not in retracted
+            and not isinstance(event, _NOT_UNDOABLE)
         ]
         if not live:
-            raise UserError("nothing to undo")
+            raise UserError(
+                "nothing to undo on this device ('undo EVENT-ID' takes back any event: "
+                "see 'coffeechat log')"
+            )
         batch = live[-1].batch or live[-1].id
         chosen = [event for event in live if batch in (event.id, event.batch)]
     else:

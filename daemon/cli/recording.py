@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 from coffeechat.daemon.cli.app import App
@@ -10,7 +11,7 @@ from coffeechat.daemon.cli.render import describe
 from coffeechat.daemon.cli.spec import Command
 from coffeechat.events import decisions
 from coffeechat.events.decisions import CHANNELS, MEETING_MODES, Decision
-from coffeechat.events.log import read_segments
+from coffeechat.events.log import read_segment, read_segments
 from coffeechat.events.model import Event
 from coffeechat.events.projection import PROFILE_FIELDS
 
@@ -258,9 +259,20 @@ def _run_undo(app: App, args: argparse.Namespace) -> None:
     from coffeechat.events.log import iter_segment_events, merge_segments
 
     state = app.state
-    segments = read_segments(app.home.log_dir)
+    # This device's id as it stands (None on a home that has recorded nothing here, or a
+    # copied home not yet moved to its own id): a bare undo takes back only its commands.
+    device = app.home.device_id(create=False)
+    if args.event is not None:
+        segments = read_segments(app.home.log_dir)
+    elif device is None:
+        segments = []
+    else:  # only this device's segment can hold its last command
+        try:
+            segments = [read_segment(os.path.join(app.home.log_dir, f"{device}.jsonl"))]
+        except FileNotFoundError:
+            segments = []
     events = list(merge_segments([iter_segment_events(segment, []) for segment in segments]))
-    decision = decisions.undo(events, state.retracted, app.stamp(), args.event)
+    decision = decisions.undo(events, state.retracted, app.stamp(), args.event, device=device)
     _record(app, decision)
 
 
