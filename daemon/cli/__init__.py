@@ -51,6 +51,7 @@ GROUPS = {
     "maintenance": ("operate", ("fsck", "demo")),
     "operating": ("operate", ("daemon", "channels", "doctor")),
     "service": ("operate", ("service",)),
+    "transfer": ("operate", ("export", "import")),
     "mail": ("mail", ("draft", "send")),
 }
 MODULE_OF = {name: module for module, (_, names) in GROUPS.items() for name in names}
