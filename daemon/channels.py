@@ -36,7 +36,11 @@ class Channel:
         self.target = target
 
     def send(self, title: str, body: str, reminder: Reminder) -> bool:
-        """Deliver one notification; True when the service took it."""
+        """Deliver one notification; True when the service took it, False when it did not.
+
+        Raise ``TimeoutError`` when the channel cannot tell (the request went out and no
+        answer came in time): the daemon then counts an unanswered attempt, not a failure.
+        """
         return bool(self.target.send(title, body, reminder))
 
     @property

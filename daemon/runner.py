@@ -1,23 +1,18 @@
 """The daemon: replay, then sleep until something can be due, deliver it once, repeat.
 
-It wakes only for: the next reminder's delivery time, a retry, a change in ``log/``,
-``config.toml`` or the plugin folder (watchdog), a signal, or the systemd watchdog's ping.
-No polling loop.
+It wakes only for: the next reminder's delivery time, a retry, a channel finishing, a
+change in ``log/``, ``config.toml`` or the plugin folder (watchdog), a signal, or the
+systemd watchdog's ping. No polling loop; while a fault stands (another process holds
+the delivery lock, the log cannot be written, the home is gone) it looks again on a timer.
 
-Exactly-once, as far as a crash allows: a delivery is recorded in the log
-(``notification.sent``, reminder id + occurrence + the channels that took it) right after
-the channels took it, in one fsynced write. A restart, a second daemon on the same home,
-or another ``--once`` reads that ledger and does not deliver again. The one gap is a
-crash after a channel took the notification and before the ledger write: that
-notification is delivered again after the restart. So: at least once, and at most one
-duplicate per channel per crash, only for what was in flight.
-
-Missed while asleep: a reminder due while the machine slept is delivered once on wake;
-when more than ``[daemon] summary_after`` (5) are due at once, one summary goes instead. A
-reminder that became moot meanwhile (the prep of a meeting that has started) is not
-delivered late.
+Deliveries happen under the home's delivery lock, on the latest log folded under it;
+each channel has a queue of its own (:mod:`coffeechat.daemon.delivery`); what was
+delivered is recorded before the channel is given the next, and kept when the log cannot
+be written (:mod:`coffeechat.daemon.ledger`). docs/daemon.md states the guarantees: at
+least once, at most one duplicate per channel per crash, never twice otherwise.
 """
 
+import errno
 import logging
 import os
 import signal
@@ -28,8 +23,18 @@ from types import FrameType
 from typing import Any
 
 from coffeechat.daemon.channels import Channel, build_channels, route
-from coffeechat.daemon.delivery import Dispatcher, title_of
+from coffeechat.daemon.clicks import click_events, listen
+from coffeechat.daemon.delivery import (
+    UNANSWERED_LIMIT,
+    Dispatcher,
+    Key,
+    ledger_entries,
+    report,
+    title_of,
+)
+from coffeechat.daemon.ledger import DeliveryLock, Ledger
 from coffeechat.daemon.notify import Notifier
+from coffeechat.daemon.watcher import HomeWatch
 from coffeechat.events import model as m
 from coffeechat.events.clock import Clock
 from coffeechat.events.decisions import Stamp
@@ -51,6 +56,10 @@ IDLE_WAKE = timedelta(hours=6)  # re-evaluate at least this often (schedules mov
 # without systemd's watchdog to wake it, the daemon looks at the wall clock at least this
 # often, so reminders missed during a suspend fire within minutes of the resume.
 RESUME_CHECK_SECONDS = 300.0
+LOCK_RETRY_SECONDS = 0.5  # another process holds the delivery lock: look again after this
+HOME_CHECK_SECONDS = 1.0  # the home is gone: look for it again after this
+LEDGER_RETRY = timedelta(seconds=30)  # the log cannot be written: try again after this
+STOP_WAIT_SECONDS = 20.0  # on SIGTERM, wait this long for notifications in flight
 
 
 class Daemon:
@@ -71,7 +80,9 @@ class Daemon:
         self.changed: set[str] = set()
         self.stop_requested = False
         self.reload_requested = False
-        self.dispatcher = Dispatcher()
+        self.dispatcher = Dispatcher(on_finished=self.wake.set)
+        self.lock = DeliveryLock(home.data_dir)
+        self.ledger = Ledger(home.data_dir, home.log_dir, self._append)
         self.projection = CachedProjection(home.log_dir, home.cache_dir)
         self.state = State()
         self.hook_offsets: dict[str, int] = {}
@@ -81,8 +92,13 @@ class Daemon:
         self.device = ""
         self.last_status = ""
         self.actions: list[tuple[str, str]] = []  # (reminder id, "done" | "snooze")
-        self.lock_descriptor: int | None = None
-        self.fresh = False  # the state was just replayed
+        self.once = False
+        self.lock_busy = False  # another process held the delivery lock at the last look
+        self.home_gone = False
+        self.home_watch = HomeWatch(
+            home.data_dir, home.log_dir, home.config_file, home.plugins_dir, self.on_change
+        )
+        self.next_ping: float | None = None
         self.warned: set[str] = set()
         self.reminders: dict[str, Reminder] = {}
 
@@ -111,7 +127,6 @@ class Daemon:
         """Fold the log (through the snapshot); remember where the plugins' view stands."""
         problems: list[LogProblem] = []
         self.state = self.projection.load(problems)
-        self.fresh = True
         for problem in problems:
             LOG.warning("%s", problem.describe())
         self.hook_offsets = {
@@ -121,115 +136,154 @@ class Daemon:
     # --- one look at what is due ----------------------------------------------------------
 
     def cycle(self, now: datetime) -> datetime:
-        """Deliver what is due at ``now``; return when something may next be due.
+        """Record what the channels finished, deliver what is due at ``now``; return when
+        something may next be due.
 
-        Under the home's delivery lock, after folding what others appended: two daemons on
-        one home (or a daemon and ``--once``) take turns and read each other's ledger, so
-        neither repeats what the other delivered.
+        Under the home's delivery lock, and on the latest log folded under it: two daemons
+        on one home (or a daemon and ``--once``) take turns and read each other's ledger,
+        so neither repeats what the other delivered. The lock stays held while anything is
+        in flight. A daemon does not wait for the lock (``lock_busy``: it looks again
+        soon); ``--once`` does.
         """
-        with self.delivery_lock():
-            if self.fresh:
-                self.fresh = False  # just replayed: nothing to catch up on
-            else:
-                self.replay_tail()
+        self.lock_busy = not self.lock.acquire(blocking=self.once)
+        if self.lock_busy:
+            return now + IDLE_WAKE
+        try:
+            self.ledger.flush()
+            self.record(self.harvest(now))
+            self.replay_tail()
             return self._cycle(now)
-
-    def delivery_lock(self) -> Any:
-        """Return a context manager holding the home's exclusive delivery lock."""
-        import contextlib
-        import fcntl
-
-        @contextlib.contextmanager
-        def held() -> Any:
-            if self.lock_descriptor is None:
-                os.makedirs(self.home.data_dir, mode=0o700, exist_ok=True)
-                path = os.path.join(self.home.data_dir, "daemon.lock")
-                self.lock_descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            fcntl.flock(self.lock_descriptor, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(self.lock_descriptor, fcntl.LOCK_UN)
-
-        return held()
+        finally:
+            if not self.dispatcher.busy():
+                self.lock.release()
 
     def _cycle(self, now: datetime) -> datetime:
         zone = zone_named(self.settings.timezone) if self.settings.timezone else local_zone()
         reminders, failures = evaluate(self.plugins, self.state, now, self.settings)
         for failure in failures:
-            LOG.warning("%s", failure.describe())
+            self._warn_once(failure.describe())
         self.reminders = {reminder.id: reminder for reminder in reminders}
         next_wake = now + IDLE_WAKE
         due: list[tuple[Reminder, str, list[Channel]]] = []
+        owed: set[Key] = set()
         for reminder in reminders:
             occurrence = occurrence_key(reminder.delivery)
-            taken = self.state.delivered.get(reminder.id, {}).get(occurrence, [])
             missing = [
                 c
                 for c in route(reminder, self.channels, self.settings.routing)
-                if c.name not in taken
+                if self._owed(reminder.id, occurrence, c.name)
             ]
             if not missing:
                 continue
             if reminder.expires is not None and reminder.expires <= now:
                 continue  # moot: the meeting it prepared for has started
             when = deliver_at(reminder, self.settings.quiet_hours, zone, now)
-            if when <= now:
-                due.append((reminder, occurrence, missing))
-            else:
+            if when > now:
                 next_wake = min(next_wake, when)
+                continue
+            due.append((reminder, occurrence, missing))
+            for channel in missing:
+                key = (reminder.id, occurrence, channel.name)
+                owed.add(key)
+                retry = self.dispatcher.backoff.retry_at(key)
+                if retry is not None and retry > now:
+                    next_wake = min(next_wake, retry)
+        self.dispatcher.backoff.keep_only(owed)
         if due:
             self.deliver(due, now)
-        retry = self.dispatcher.backoff.next_retry()
-        if retry is not None:
-            next_wake = min(next_wake, retry)
+        if self.ledger.pending:
+            next_wake = min(next_wake, now + LEDGER_RETRY)
         upcoming = [r for r in reminders if r.due > now]
-        status = _status(upcoming[0] if upcoming else None, zone)
-        if status != self.last_status:  # systemd keeps the last one; say only what changed
-            self.notifier.status(status)
-            self.last_status = status
+        self.show_status(_status(upcoming[0] if upcoming else None, zone))
         return next_wake
 
+    def _owed(self, reminder: str, occurrence: str, channel: str) -> bool:
+        """Whether this channel still owes this delivery: it has not taken it (as far as the
+        log and what waits to be recorded say), and has not been left unknown."""
+        if channel in self.state.delivered.get(reminder, {}).get(occurrence, ()):
+            return False
+        if self.ledger.pending and channel in self.ledger.taken(reminder, occurrence):
+            return False
+        return self._unanswered(reminder, occurrence, channel) < UNANSWERED_LIMIT
+
+    def _unanswered(self, reminder: str, occurrence: str, channel: str) -> int:
+        """Return how many attempts at this delivery got no answer (recorded or waiting)."""
+        tries = self.state.unanswered.get(reminder, {}).get(occurrence, {}).get(channel, 0)
+        if self.ledger.pending:
+            tries += self.ledger.unanswered(reminder, occurrence, channel)
+        return tries
+
     def deliver(self, due: list[tuple[Reminder, str, list[Channel]]], now: datetime) -> None:
-        """Send the due reminders (one summary when too many), recording each in the ledger
-        as soon as its channels took it, so a crash repeats at most what was in flight."""
-        stamp = Stamp(now, self.device, self.settings.timezone or "UTC")
+        """Give each channel that has nothing in flight its next due notification (one
+        summary when too many are due at once); the rest waits for its turn."""
+
+        def ready(reminder: Reminder, occurrence: str, channel: Channel) -> bool:
+            return self.dispatcher.backoff.ready((reminder.id, occurrence, channel.name), now)
+
         if len(due) > self.settings.daemon.summary_after:
-            channels = {c.name: c for _, _, missing in due for c in missing}
-            lines = [f"- {r.message}" for r, _, _ in due]
-            title = f"{len(due)} reminders are due"
-            taken = self.dispatcher.send(
-                due[0][0], "summary", title, "\n".join(lines), channels.values(), now
-            )
-            records = [
-                _sent(stamp, reminder, [c.name for c in missing if c.name in taken])
-                for reminder, _, missing in due
-                if any(c.name in taken for c in missing)
-            ]
-            self.record(records)
+            for channel in self.channels:
+                items = [
+                    (reminder, occurrence)
+                    for reminder, occurrence, missing in due
+                    if channel in missing and ready(reminder, occurrence, channel)
+                ]
+                if items and self.dispatcher.idle(channel.name):
+                    title = f"{len(items)} reminders are due"
+                    body = "\n".join(f"- {reminder.message}" for reminder, _ in items)
+                    self.dispatcher.start(channel, items, title, body)
             return
         for reminder, occurrence, missing in due:
             if self.stopping():
-                break  # SIGTERM: the delivery in flight is finished, the rest waits
-            name = self._contact_name(reminder.contact)
-            title = title_of(reminder, name)
-            taken = self.dispatcher.send(
-                reminder, occurrence, title, reminder.message, missing, now
-            )
-            if taken:
-                LOG.info("delivered %s (%s) to %s", reminder.id, reminder.kind, ", ".join(taken))
-                self.record([_sent(stamp, reminder, taken)])
+                break  # SIGTERM: what is in flight is finished, the rest waits
+            for channel in missing:
+                if self.dispatcher.idle(channel.name) and ready(reminder, occurrence, channel):
+                    title = title_of(reminder, self._contact_name(reminder.contact))
+                    self.dispatcher.start(
+                        channel, [(reminder, occurrence)], title, reminder.message
+                    )
+
+    def harvest(self, now: datetime) -> list[m.Event]:
+        """Return the ledger entries for what the channels finished, saying what happened."""
+        jobs = self.dispatcher.harvest(now)
+        for job in jobs:
+            reminder, occurrence = job.items[0]
+            tries = 1 + self._unanswered(reminder.id, occurrence, job.channel.name)
+            report(job, tries, self.dispatcher.backoff.retry_at(job.deliveries()[0]))
+        stamp = Stamp(now, self.device, self.settings.timezone or "UTC", after=self.state.last_hlc)
+        return ledger_entries(jobs, stamp)
 
     def record(self, records: list[m.Event]) -> None:
-        """Append ledger events (one fsynced write) and fold them into the state."""
-        if not records:
-            return
+        """Append events to the log (one fsynced write) and fold them into the state; when
+        the log cannot be written, keep them until it can (:class:`Ledger`)."""
+        if records:
+            self.ledger.record(records)
+
+    def _append(self, records: list[m.Event]) -> None:
+        if self.home_watch.watcher is not None and not os.path.isdir(self.home.log_dir):
+            # Deleted under the daemon: making it again would put a stray home in place
+            # of the one the user is restoring; this waits for the home (rewatch).
+            raise FileNotFoundError(errno.ENOENT, "the log folder is gone", self.home.log_dir)
         appended = self.home.log(create=True).append(records)
         if appended is not None:
             # Folds them and moves the snapshot on; if another process wrote in between,
-            # the next cycle's refresh folds both.
+            # the refresh that follows folds both.
             self.projection.appended(records, appended)
             self.hook_offsets[appended.segment] = appended.end
+
+    def show_status(self, status: str) -> None:
+        """Send ``STATUS=`` when it changed (systemd keeps the last one), leading with a
+        ledger that cannot be written."""
+        if self.ledger.problem is not None:
+            waiting = len(self.ledger.pending)
+            status = f"cannot write the log ({self.ledger.problem}), {waiting} to record; {status}"
+        if status != self.last_status:
+            self.notifier.status(status)
+            self.last_status = status
+
+    def _warn_once(self, line: str) -> None:
+        if line not in self.warned:
+            self.warned.add(line)
+            LOG.warning("%s", line)
 
     def _contact_name(self, handle: str | None) -> str | None:
         contact = self.state.contacts.get(handle) if handle else None
@@ -251,37 +305,18 @@ class Daemon:
         self.wake.set()
 
     def listen_for_actions(self) -> None:
-        """Start a listener thread per channel that reports clicks on its buttons
-        (the desktop's "Done" and "Snooze 1 day")."""
-        for channel in self.channels:
-            listen = getattr(channel.target, "listen_for_actions", None)
-            if not callable(listen):
-                continue
-            target = channel.target
+        """Listen for clicks on the channels' buttons (the desktop's "Done" and "Snooze")."""
+        listen(self.channels, self._clicked)
 
-            def on_click(notification_id: int, key: str, target: Any = target) -> None:
-                reminder_id = getattr(target, "sent", {}).get(notification_id)
-                if reminder_id is not None and key in ("done", "snooze"):
-                    self.actions.append((reminder_id, key))
-                    self.wake.set()
-
-            threading.Thread(target=listen, args=(on_click,), daemon=True).start()
+    def _clicked(self, reminder_id: str, key: str) -> None:
+        self.actions.append((reminder_id, key))
+        self.wake.set()
 
     def act_on_clicks(self, now: datetime) -> None:
         """Record what was clicked on notifications, as ``done`` and ``snooze`` would."""
         clicks, self.actions = self.actions, []
-        stamp = Stamp(now, self.device, self.settings.timezone or "UTC")
-        events: list[m.Event] = []
-        for reminder_id, key in clicks:
-            reminder = self.reminders.get(reminder_id)
-            occurrence = reminder.occurrence if reminder is not None else None
-            if key == "done":
-                events.append(stamp(m.ReminderDone, reminder=reminder_id, occurrence=occurrence))
-            else:
-                until = now + timedelta(days=1)
-                events.append(stamp(m.ReminderSnoozed, reminder=reminder_id, until=until))
-            LOG.info("reminder %s: %s from a notification", reminder_id, key)
-        self.record(events)
+        stamp = Stamp(now, self.device, self.settings.timezone or "UTC", after=self.state.last_hlc)
+        self.record(click_events(clicks, self.reminders, stamp))
 
     def stopping(self) -> bool:
         """Whether SIGTERM (or SIGINT) asked the loop to stop."""
@@ -301,40 +336,36 @@ class Daemon:
                     LOG.warning("plugin %r failed in coffeechat_event_recorded: %s", name, result)
 
     def run(self, once: bool = False) -> int:
-        """Run until SIGTERM (or one cycle with ``once``); return the exit status."""
+        """Run until SIGTERM (or one round with ``once``); return the exit status."""
+        self.once = once
         self.device = self.home.device_id(create=True) or "unknown-device"
         self.load_configuration()
         self.replay()
         if once:
-            self.cycle(self.clock.now())
-            self.dispatcher.close()
-            return 0
+            return self.run_once()
         for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(number, self.on_signal)
-        from coffeechat.daemon.watcher import Watcher
-
-        watcher = Watcher(
-            self.home.log_dir, self.home.config_file, self.home.plugins_dir, self.on_change
-        )
-        watcher.start()
+        self.home_watch.start()
         self.listen_for_actions()
         self.notifier.ready("replayed the log")
         LOG.info("ready: %d contacts, %d events", len(self.state.contacts), self.state.events)
         ping = self.notifier.watchdog_interval
-        next_ping = time.monotonic() + ping if ping else None
+        self.next_ping = time.monotonic() + ping if ping else None
         try:
             while not self.stopping():
-                next_wake = self.cycle(self.clock.now())
+                if self.home_watch.moved():
+                    self.rewatch()
+                now = self.clock.now()
+                next_wake = now + IDLE_WAKE if self.home_gone else self.cycle(now)
                 timeout = max(0.0, self.clock.seconds_until(next_wake))
-                if next_ping is not None:
-                    timeout = min(timeout, max(0.0, next_ping - time.monotonic()))
+                timeout = min(timeout, self._real_time_limit())
+                if self.next_ping is not None:
+                    timeout = min(timeout, max(0.0, self.next_ping - time.monotonic()))
                 else:
                     timeout = min(timeout, RESUME_CHECK_SECONDS)
                 self.wake.wait(timeout)
                 self.wake.clear()
-                if next_ping is not None and time.monotonic() >= next_ping:
-                    self.notifier.watchdog()
-                    next_ping = time.monotonic() + (ping or 0)
+                self.keepalive()
                 if self.stopping():
                     break
                 if self.actions:
@@ -354,34 +385,103 @@ class Daemon:
                     self.notifier.ready("reloaded")
                 # A change in log/ needs nothing more: the next cycle folds it first.
         finally:
+            self.finish_in_flight()
             self.notifier.stopping()
             for channel in self.channels:
                 closing = getattr(channel.target, "close", None)
                 if callable(closing):
                     closing()
-            watcher.stop()
-            self.dispatcher.close()
+            self.home_watch.stop()
             LOG.info("stopped")
         return 0
+
+    def _real_time_limit(self) -> float:
+        """Return the longest the loop may sleep in real seconds, given what it waits for
+        besides the clock: a busy lock, a missing home, a channel call to give up on."""
+        limit = float("inf")
+        if self.lock_busy:
+            limit = LOCK_RETRY_SECONDS
+        if self.home_gone:
+            limit = min(limit, HOME_CHECK_SECONDS)
+        deadline = self.dispatcher.seconds_to_deadline()
+        return limit if deadline is None else min(limit, deadline)
+
+    def keepalive(self) -> None:
+        """Ping systemd's watchdog when it is time to."""
+        ping = self.notifier.watchdog_interval
+        if self.next_ping is not None and ping and time.monotonic() >= self.next_ping:
+            self.notifier.watchdog()
+            self.next_ping = time.monotonic() + ping
+
+    def run_once(self) -> int:
+        """Deliver what is due now, wait for the channels, record; 1 when something
+        delivered could not be recorded in the log (it is kept beside it)."""
+        try:
+            while True:
+                self.cycle(self.clock.now())
+                if not self.dispatcher.busy():
+                    break
+                self.wake.wait(self.dispatcher.seconds_to_deadline())
+                self.wake.clear()
+        finally:
+            self.lock.release()
+        if self.ledger.pending:
+            LOG.error(
+                "%d deliveries are not recorded in the log yet (%s)",
+                len(self.ledger.pending),
+                self.ledger.problem,
+            )
+            return 1
+        return 0
+
+    def finish_in_flight(self) -> None:
+        """Stopping: wait a while for the notifications in flight and record them."""
+        began = time.monotonic()
+        while self.dispatcher.busy() and time.monotonic() - began < STOP_WAIT_SECONDS:
+            self.wake.wait(min(0.5, self.dispatcher.seconds_to_deadline() or 0.5))
+            self.wake.clear()
+            self.keepalive()
+            self.record(self.harvest(self.clock.now()))
+        self.lock.release()
+
+    # --- the home under the daemon ------------------------------------------------------
+
+    def rewatch(self) -> None:
+        """The home was deleted, or replaced by another folder: while it is gone, deliver
+        nothing (and look for it every second); once it exists, replay it and watch it."""
+        home = self.home.data_dir
+        if not self.home_watch.home_is_back():
+            if not self.home_gone:
+                self.home_gone = True
+                LOG.error("the home %s is gone: delivering nothing until it is back", home)
+                self.show_status(f"the home {home} is gone")
+            return
+        LOG.warning("the home %s was replaced: replaying it and watching it again", home)
+        self.lock.close()  # its file went with the old home
+        try:
+            self.device = self.home.device_id(create=True) or "unknown-device"
+            self.projection = CachedProjection(self.home.log_dir, self.home.cache_dir)
+            self.warned.clear()
+            try:
+                self.load_configuration()
+            except UserError as error:
+                LOG.error("keeping the previous configuration: %s", error)
+            self.listen_for_actions()
+            self.replay()
+            self.home_watch.start()
+        except OSError as error:
+            LOG.error("cannot watch the home %s yet: %s", home, error)
+            self.home_gone = True
+            return
+        self.home_gone = False
 
     def replay_tail(self) -> None:
         """Fold what was appended (another process, another device) and show the plugins."""
         problems: list[LogProblem] = []
         self.state = self.projection.refresh(problems)
         for problem in problems:
-            if problem.describe() not in self.warned:
-                self.warned.add(problem.describe())
-                LOG.warning("%s", problem.describe())
+            self._warn_once(problem.describe())
         self.observe_new_events()
-
-
-def _sent(stamp: Stamp, reminder: Reminder, channels: list[str]) -> m.Event:
-    return stamp(
-        m.NotificationSent,
-        reminder=reminder.id,
-        occurrence=reminder.delivery,
-        channels=sorted(channels),
-    )
 
 
 def _status(upcoming: Reminder | None, zone: Any) -> str:

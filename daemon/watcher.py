@@ -4,6 +4,11 @@ watchdog's inotify observer calls back from its own thread; every relevant event
 sets a flag and wakes the main loop, which coalesces a burst (one append yields
 opened, modified, closed and folder events) into one look at the log. Atomic-rename
 writes by sync tools arrive as moved events: their destination counts.
+
+A watch follows a folder, not its path: a home deleted and made again (or replaced by
+a rename) would leave the watches on folders that are gone. :class:`HomeWatch` tells
+when that happened (deleting a watched folder wakes the daemon too), so the daemon can
+wait for the home and watch it again.
 """
 
 import os
@@ -61,3 +66,57 @@ class Watcher:
         """Stop watching and wait for the observer's thread."""
         self.observer.stop()
         self.observer.join(timeout=5)
+
+
+def identity(*folders: str) -> tuple[tuple[int, int] | None, ...]:
+    """Return what names each folder (device and inode), None for one that is missing: a
+    folder deleted and made again, or replaced by a rename, has another."""
+    found: list[tuple[int, int] | None] = []
+    for folder in folders:
+        try:
+            status = os.stat(folder)
+        except OSError:
+            found.append(None)
+        else:
+            found.append((status.st_dev, status.st_ino))
+    return tuple(found)
+
+
+class HomeWatch:
+    """The watches on one home, and whether they still watch the home at its paths."""
+
+    def __init__(
+        self,
+        data_dir: str,
+        log_dir: str,
+        config_file: str,
+        plugins_dir: str,
+        on_change: Callable[[str], None],
+    ) -> None:
+        self.paths = (log_dir, config_file, plugins_dir)
+        self.folders = (data_dir, log_dir, os.path.dirname(config_file))
+        self.on_change = on_change
+        self.watcher: Watcher | None = None
+        self.watched: tuple[tuple[int, int] | None, ...] = ()
+
+    def start(self) -> None:
+        """Watch the home's folders as they are now (creating the missing ones)."""
+        self.stop()
+        self.watcher = Watcher(*self.paths, self.on_change)
+        self.watcher.start()
+        self.watched = identity(*self.folders)
+
+    def moved(self) -> bool:
+        """Whether a watched folder was deleted or replaced since :meth:`start`."""
+        return identity(*self.folders) != self.watched
+
+    def home_is_back(self) -> bool:
+        """Whether the home is there to be watched again: its ``log/`` folder exists (a
+        home being deleted, or made again without a log yet, is left alone)."""
+        return os.path.isdir(self.paths[0])
+
+    def stop(self) -> None:
+        """Stop watching."""
+        if self.watcher is not None:
+            self.watcher.stop()
+            self.watcher = None

@@ -131,14 +131,27 @@ def check_cadence(text: str) -> str:
     raise UserError(f"can't read {text!r} as a cadence: give a duration (90d, 6w) or a cron line")
 
 
-def check_cron(text: str) -> str:
-    """Return a valid 5-field cron expression; raise UserError otherwise."""
-    from croniter import croniter  # only commands that take a cron pay for croniter
+CRON_HORIZON_YEARS = 5  # a schedule that does not fire within this is refused
+
+
+def check_cron(text: str, now: datetime | None = None) -> str:
+    """Return a valid 5-field cron expression that fires within five years of ``now``
+    (the wall clock when not given); raise UserError otherwise (``0 0 30 2 *`` never
+    fires, ``0 0 29 2 *`` does)."""
+    from croniter import CroniterBadDateError, croniter  # only commands given a cron pay
 
     if len(text.split()) != 5 or not croniter.is_valid(text):
         raise UserError(
             f"invalid cron {text!r}: five fields, minute hour day month weekday, e.g. '0 9 * * TUE'"
         )
+    start = (now or datetime.now(UTC)).replace(tzinfo=None)
+    try:
+        croniter(text, start, max_years_between_matches=CRON_HORIZON_YEARS).get_next(datetime)
+    except (CroniterBadDateError, OverflowError, ValueError):
+        raise UserError(
+            f"cron {text!r} never fires (no date matches it within {CRON_HORIZON_YEARS} "
+            "years): check the day and month"
+        ) from None
     return text
 
 

@@ -198,11 +198,15 @@ class ReminderSnoozed(Event, frozen=True, kw_only=True, tag="reminder.snoozed"):
 
 
 class NotificationSent(Event, frozen=True, kw_only=True, tag="notification.sent"):
-    """The daemon delivered one occurrence of a reminder through ``channels``."""
+    """The daemon delivered one occurrence of a reminder through ``channels``. ``unknown``
+    names the channels that gave no answer in time on this attempt (they may or may not
+    have shown it): each such event counts one unanswered attempt, and the daemon stops
+    trying a channel after three (docs/daemon.md)."""
 
     reminder: str
     occurrence: datetime
     channels: list[str] = []
+    unknown: list[str] = []
 
 
 class DeliveryLease(Event, frozen=True, kw_only=True, tag="delivery.lease"):

@@ -43,7 +43,7 @@ from coffeechat.events.log import (
 )
 from coffeechat.events.names import ascii_name_of
 
-PROJECTION_VERSION = 8  # bump whenever the state's layout changes: snapshots are rebuilt
+PROJECTION_VERSION = 9  # bump whenever the state's layout changes: snapshots are rebuilt
 PROFILE_FIELDS = (
     "email",
     "phone",
@@ -194,6 +194,8 @@ class State(msgspec.Struct, kw_only=True):
     snoozed: dict[str, datetime] = {}
     # The delivery ledger: reminder id → occurrence (ISO, UTC) → channels that took it.
     delivered: dict[str, dict[str, list[str]]] = {}
+    # Unanswered attempts: reminder id → occurrence → channel → how many timed out.
+    unanswered: dict[str, dict[str, dict[str, int]]] = {}
     retracted: set[str] = set()
     events: int = 0  # how many events were folded (those after ``as_of`` are not)
     last_recorded: datetime | None = None  # the latest ``recorded`` folded so far
@@ -416,6 +418,12 @@ def _on_delivered(state: State, event: m.NotificationSent) -> None:
         occurrence_key(event.occurrence), []
     )
     taken.extend(channel for channel in event.channels if channel not in taken)
+    if event.unknown:
+        tries = state.unanswered.setdefault(event.reminder, {}).setdefault(
+            occurrence_key(event.occurrence), {}
+        )
+        for channel in event.unknown:
+            tries[channel] = tries.get(channel, 0) + 1
 
 
 def _on_lease(state: State, event: m.DeliveryLease) -> None:

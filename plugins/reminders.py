@@ -5,6 +5,11 @@ stands behind. :func:`evaluate` calls each rule on its own, so a rule that raise
 only its own reminders (the error names the plugin); then it applies what the user
 did about reminders (``done``, ``snooze``, ``archive``) and sorts by due time.
 
+A rule that cannot work out one contact's reminder (a schedule recorded on an old version
+that never fires, say) returns a :class:`Skipped` for it among its reminders: only that
+contact's reminder is missing, and the failure is reported naming the plugin and the
+contact.
+
 A reminder's id is derived from its kind, its contact, the events that caused it and
 a rule-chosen key (the nudge number, say): the same situation gives the same id on
 every run and every machine, which is what ``done``, ``snooze``, ``why`` and the
@@ -105,15 +110,26 @@ def make_reminder(
     )
 
 
+class Skipped(msgspec.Struct):
+    """Returned by a rule, among its reminders, for one ``subject`` (a contact, a schedule)
+    it could not work out, and why: that one's reminder is missing, the others are there."""
+
+    subject: str
+    error: str
+
+
 class RuleFailure(msgspec.Struct):
-    """A rule that raised: its reminders are missing, the others are there."""
+    """A rule that raised (its reminders are missing, the others are there), or that
+    skipped one ``subject`` (only that one's reminder is missing)."""
 
     plugin: str
     error: str
+    subject: str | None = None
 
     def describe(self) -> str:
-        """Return the one-line warning naming the plugin."""
-        return f"plugin {self.plugin!r} failed in coffeechat_reminders: {self.error}"
+        """Return the one-line warning naming the plugin (and the subject it skipped)."""
+        where = f" for {self.subject}" if self.subject else ""
+        return f"plugin {self.plugin!r} failed in coffeechat_reminders{where}: {self.error}"
 
 
 def apply_user_actions(reminders: Iterable[Reminder], state: State) -> list[Reminder]:
@@ -156,6 +172,9 @@ def evaluate(
             failures.append(RuleFailure(name, f"{type(results).__name__}: {results}"))
             continue
         for reminder in results or ():
+            if isinstance(reminder, Skipped):
+                failures.append(RuleFailure(name, reminder.error, reminder.subject))
+                continue
             if not isinstance(reminder, Reminder):
                 failures.append(RuleFailure(name, f"returned {type(reminder).__name__}"))
                 break

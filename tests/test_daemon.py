@@ -495,6 +495,7 @@ def test_daemon_with_an_apprise_config_file_delivers_through_it(tmp_path: Path, 
     home.mkdir()
     apprise_file = tmp_path / "apprise.yml"
     apprise_file.write_text(f"urls:\n  - json://127.0.0.1:{receiver.port}/\n")
+    apprise_file.chmod(0o600)  # it may hold secrets: the daemon refuses it readable by others
     (home / "config.toml").write_text(f'[[channels]]\nconfig = "{apprise_file}"\n')
     (home / "config.toml").chmod(0o600)
     owe_thanks(home, "Ada Lovelace")

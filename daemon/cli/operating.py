@@ -6,7 +6,7 @@ import argparse
 import logging
 import os
 import sys
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from coffeechat.daemon.cli.app import App
 from coffeechat.daemon.cli.spec import Command
@@ -166,6 +166,7 @@ def _run_doctor(app: App, args: argparse.Namespace) -> int:
         setup_logging()
         channels = build_channels(settings.channels, plugins, os.environ)
         note("channels", bool(channels), ", ".join(c.name for c in channels) or "none")
+        note("deliveries", *_unknown_deliveries(app, plugins, settings))
     note("desktop", True, "session bus found" if session_bus_available() else "no session bus")
     damage = [p.describe() for p in check(home.log_dir) if p.is_damage]
     note("log", not damage, "; ".join(damage) or "sound")
@@ -187,6 +188,26 @@ def _run_doctor(app: App, args: argparse.Namespace) -> int:
         for entry in checks:
             app.out(f"{'ok  ' if entry['ok'] else 'FAIL'} {entry['check']}: {entry['detail']}")
     return 0 if all(entry["ok"] for entry in checks) else 1
+
+
+def _unknown_deliveries(app: App, plugins: Any, settings: Any) -> tuple[bool, str]:
+    """Return whether no standing reminder's delivery was left unknown (a channel gave no
+    answer in three tries), and which were."""
+    from coffeechat.daemon.delivery import unknown_channels
+    from coffeechat.plugins.reminders import evaluate
+
+    reminders, _ = evaluate(plugins, app.state, app.now, settings)
+    unknown = [
+        f"{reminder.id} via {', '.join(channels)}"
+        for reminder in reminders
+        if reminder.due <= app.now and (channels := unknown_channels(reminder, app.state))
+    ]
+    if not unknown:
+        return True, "none left unknown"
+    return False, (
+        f"{len(unknown)} left unknown, no answer in 3 tries ({'; '.join(unknown)}): "
+        "'coffeechat agenda' says what to do"
+    )
 
 
 COMMANDS: dict[str, Command] = {

@@ -77,15 +77,20 @@ def _configure_agenda(parser: argparse.ArgumentParser) -> None:
 def _run_agenda(app: App, args: argparse.Namespace) -> None:
     if not 0 <= args.days <= MAX_DAYS:
         raise UserError(f"--days must be between 0 and {MAX_DAYS}, not {args.days}")
+    from coffeechat.daemon.delivery import unknown_channels
+
     state, now = state_at(app, args.at, past=False)
     reminders = Rules(app).reminders(state, now)
     horizon = now + timedelta(days=args.days)
     shown = [reminder for reminder in reminders if reminder.due <= horizon]
+    unknown = {r.id: channels for r in shown if (channels := unknown_channels(r, state))}
     if app.json:
         app.print_json(
             {
                 "now": now.astimezone(app.zone).isoformat(),
-                "reminders": [reminder_json(r, app) for r in shown],
+                "reminders": [
+                    {**reminder_json(r, app), "unknown": unknown.get(r.id, [])} for r in shown
+                ],
             }
         )
         return
@@ -110,6 +115,21 @@ def _run_agenda(app: App, args: argparse.Namespace) -> None:
         ]
         for line in table(rows, ["", "WHEN", "KIND", "WHO", "WHAT", "ID"]):
             app.out(f"  {line}")
+    for line in describe_unknown(unknown):
+        app.out(line)
+
+
+def describe_unknown(unknown: dict[str, list[str]]) -> list[str]:
+    """Return the lines that show deliveries left unknown (reminder id → channels), and
+    what the user can do about them (``agenda`` and ``doctor`` show them)."""
+    if not unknown:
+        return []
+    lines = [
+        "delivery unknown (no answer in 3 tries, it may not have arrived; 'coffeechat done "
+        "ID' if it did, 'coffeechat snooze ID 10m' to send it again):"
+    ]
+    lines.extend(f"  {rid}  {', '.join(channels)}" for rid, channels in unknown.items())
+    return lines
 
 
 def _name(state: State, handle: str | None) -> str:

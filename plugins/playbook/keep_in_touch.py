@@ -1,20 +1,26 @@
 """Stay in touch: ``keep_in_touch`` (90 days) after the last touchpoint with someone you
-have met, or on the contact's own ``--cadence`` (a duration or a cron line)."""
+have met, or on the contact's own ``--cadence`` (a duration or a cron line).
+
+A cadence that cannot be worked out (a cron that never fires, recorded before such
+cadences were refused, or by another device) costs only that contact's reminder: it is
+reported as skipped, and everyone else is still reminded."""
 
 from datetime import datetime
 
 from coffeechat.events.projection import State, Step
 from coffeechat.plugins import hookimpl
 from coffeechat.plugins.playbook.common import contact_zone, day, shift, stage, tracked
-from coffeechat.plugins.reminders import Reminder, make_reminder
+from coffeechat.plugins.reminders import Reminder, Skipped, make_reminder
 from coffeechat.plugins.schedules import next_fire
 from coffeechat.plugins.settings import Duration, Settings
 
 
 @hookimpl
-def coffeechat_reminders(state: State, now: datetime, settings: Settings) -> list[Reminder]:
+def coffeechat_reminders(
+    state: State, now: datetime, settings: Settings
+) -> list[Reminder | Skipped]:
     """Propose a touchpoint for everyone met, on their cadence."""
-    reminders = []
+    reminders: list[Reminder | Skipped] = []
     for contact in tracked(state):
         if contact.met is None or stage(contact, now, settings, state) == "declined":
             continue
@@ -27,7 +33,11 @@ def coffeechat_reminders(state: State, now: datetime, settings: Settings) -> lis
             try:
                 due = shift(last.at, Duration(contact.cadence).delta, zone)
             except ValueError:
-                due = next_fire(contact.cadence, last.at, zone)
+                try:
+                    due = next_fire(contact.cadence, last.at, zone)
+                except ValueError as error:  # a cron that never fires
+                    reminders.append(Skipped(f"{contact.handle}'s cadence", str(error)))
+                    continue
         reminders.append(
             make_reminder(
                 "keep-in-touch",
