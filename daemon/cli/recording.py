@@ -292,5 +292,7 @@ COMMANDS: dict[str, Command] = {
     "note": Command("a note about a contact", _configure_note, _run_note),
     "every": Command("a recurring reminder of your own", _configure_every, _run_every),
     "archive": Command("stop tracking a contact", _configure_contact_only, _run_archive),
-    "undo": Command("retract the last command (or one event)", _configure_undo, _run_undo),
+    "undo": Command(
+        "retract this device's last command (or one event)", _configure_undo, _run_undo
+    ),
 }
