@@ -1,18 +1,22 @@
 """A disposable cache of the projection, so that commands do not replay the whole log.
 
 The snapshot holds the folded state (not the events: decoding events is the cost a
-snapshot is meant to save), the offset reached in each segment (with its inode, so a
-segment replaced by ``fsck --repair`` or a sync tool is noticed), the projection
-version, and the damaged lines met so far, so that their warnings keep being shown.
-Loading it and folding what was appended since gives the same state as a full replay;
-a recording command, which touches one or two contacts, may load it with each contact
-decoded only when it is used (:class:`LazyContacts`). Anything unexpected (another
-version, a segment gone or shorter, a retraction in the new data, an unreadable cache)
-falls back to a full replay. Deleting the cache is always safe.
+snapshot is meant to save), a mark for each segment, the projection version, and the
+damaged lines met so far, so that their warnings keep being shown. Loading it and
+folding what was appended since gives the same state as a full replay; a recording
+command, which touches one or two contacts, may load it with each contact decoded only
+when it is used (:class:`LazyContacts`).
+
+The snapshot is never trusted over the log: each mark (:mod:`coffeechat.events.marks`)
+holds the segment's status and the CRC of the bytes read, and a segment that changed
+anywhere but after the mark, a segment gone, another format or version, a retraction in
+the new data or an unreadable cache fall back to a full replay. Deleting the cache is
+always safe.
 """
 
 import contextlib
 import os
+import sys
 from collections.abc import Iterator
 from functools import cache
 from typing import Any
@@ -27,7 +31,16 @@ from coffeechat.events.log import (
     iter_segment_events,
     merge_segments,
     read_segments,
-    segment_paths,
+)
+from coffeechat.events.marks import (
+    SegmentMark,
+    extended,
+    file_clock_ns,
+    is_settled,
+    mark_after_append,
+    moved_while_read,
+    segment_statuses,
+    trust_marks,
 )
 from coffeechat.events.model import Event, EventRetracted, order_key
 from coffeechat.events.projection import (
@@ -40,15 +53,14 @@ from coffeechat.events.projection import (
 )
 
 SNAPSHOT_NAME = "state.msgpack"
+# The stored layout of the snapshot itself (the marks), beside the projection's version:
+# a snapshot of another format is rebuilt. 2: marks hold the CRC and the file's status.
+SNAPSHOT_FORMAT = 2
 SAVE_AFTER_EVENTS = 200
-
-
-class SegmentMark(msgspec.Struct, array_like=True):
-    """How far into one segment the snapshot has read."""
-
-    name: str
-    inode: int
-    offset: int
+# A load that had to read a segment again to check it saves its new marks once that read
+# costs about what writing the snapshot does, so that the next load need not repeat it.
+SAVE_AFTER_CHECKED_BYTES = 1 << 20
+TRACE_VARIABLE = "COFFEECHAT_TRACE_SNAPSHOT"
 
 
 class StoredProblem(msgspec.Struct, array_like=True):
@@ -67,6 +79,7 @@ class Snapshot(msgspec.Struct):
     marks: list[SegmentMark]
     problems: list[StoredProblem]
     state: State
+    format: int = 0  # SNAPSHOT_FORMAT; snapshots written before it had none
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -186,6 +199,13 @@ class CachedProjection:
     :meth:`load` gives the current state; :meth:`appended` folds what this process has
     just written and refreshes the snapshot, so that the next command finds nothing new
     to read (and need not even build the log's decoder).
+
+    After each :meth:`load` or :meth:`refresh`, ``route`` says how the state was had
+    (``"cached"``: the snapshot or the state held, plus what followed its marks;
+    ``"replay"``: the whole log), ``reason`` why (empty when nothing had changed), and
+    ``checked`` the segments whose content had to be read again to trust the marks.
+    With ``COFFEECHAT_TRACE_SNAPSHOT=1`` in the environment the same is printed as one
+    line on stderr: ``snapshot: cached`` or ``snapshot: replay (why)``.
     """
 
     def __init__(
@@ -202,6 +222,9 @@ class CachedProjection:
         self.state: State | None = None
         self.marks: dict[str, SegmentMark] = {}
         self.problems: list[LogProblem] = []
+        self.route = ""
+        self.reason = ""
+        self.checked: list[str] = []
 
     def load(self, problems: list[LogProblem]) -> State:
         """Return the current state of the log, through the snapshot where it is valid.
@@ -209,9 +232,12 @@ class CachedProjection:
         Problems met (including those remembered by the snapshot) are appended to
         ``problems``. The snapshot is refreshed when enough new events were folded.
         """
+        self.checked = []
         snapshot = _load(self.cache_file, self.lazy_contacts)
         state = None
-        if snapshot is not None:
+        if isinstance(snapshot, str):
+            self.reason = snapshot
+        else:
             remembered = [
                 LogProblem(p.path, p.line, p.kind, p.reason)  # type: ignore[arg-type]
                 for p in snapshot.problems
@@ -222,8 +248,11 @@ class CachedProjection:
     def refresh(self, problems: list[LogProblem]) -> State:
         """Return the state this object holds plus what was appended since, without
         reading the snapshot file again (a long-running process calls this)."""
+        self.checked = []
         state = None
-        if self.state is not None:
+        if self.state is None:
+            self.reason = "no state held yet"
+        else:
             state = self._fold_tail(self.state, list(self.marks.values()), self.problems)
         return self._finish(state, problems)
 
@@ -231,29 +260,48 @@ class CachedProjection:
         self, state: State, marks: list[SegmentMark], known: list[LogProblem]
     ) -> State | None:
         """Fold what follows ``marks`` into ``state``; None when only a full replay will do."""
-        offsets = _offsets_if_valid(marks, self.log_dir)
-        if offsets is None:
+        trust = trust_marks(marks, self.log_dir)
+        if isinstance(trust, str):
+            self.reason = trust
             return None
-        tail = read_segments(self.log_dir, offsets)
+        self.checked = trust.checked
+        tail = read_segments(self.log_dir, trust.offsets)
+        moved = moved_while_read(tail, trust)
+        if moved is not None:
+            self.reason = moved
+            return None
         if tail_needs_full_replay(tail) or _arrived_late(tail, state):
+            self.reason = "the new lines hold a retraction or events older than the snapshot"
             return None
         new_problems: list[LogProblem] = []
         before = state.events
         apply_all(state, merge_segments([iter_segment_events(s, new_problems) for s in tail]))
         self.problems = [*known, *new_problems]
-        self._remember(state, tail)
-        if state.events - before >= SAVE_AFTER_EVENTS or new_problems:
+        self._remember(state, tail, trust.statuses, trust.clock, trust.marks)
+        if (
+            state.events - before >= SAVE_AFTER_EVENTS
+            or new_problems
+            or trust.checked_bytes >= SAVE_AFTER_CHECKED_BYTES
+        ):
             self._save()
+        self.reason = f"checked {', '.join(trust.checked)}: changed since" if trust.checked else ""
         return state
 
     def _finish(self, state: State | None, problems: list[LogProblem]) -> State:
+        self.route = "cached"
         if state is None:  # no usable snapshot: replay everything
+            self.route = "replay"
+            clock = file_clock_ns()
+            statuses = segment_statuses(self.log_dir)  # taken before the bytes are read
             segments = read_segments(self.log_dir)
             self.problems = []
             state = replay(segments, self.problems)
-            self._remember(state, segments)
+            self._remember(state, segments, statuses, clock, {})
             if segments:
                 self._save()
+        if os.environ.get(TRACE_VARIABLE):
+            why = f" ({self.reason})" if self.reason else ""
+            sys.stderr.write(f"snapshot: {self.route}{why}\n")
         problems.extend(self.problems)
         return state
 
@@ -276,16 +324,50 @@ class CachedProjection:
             apply_all(self.state, events)
         except LogDamaged:
             return  # the cache was damaged and is gone: the next load replays the log
-        self.marks[written.segment] = SegmentMark(written.segment, written.inode, written.end)
+        moved_on = mark_after_append(self.log_dir, written, events, mark)
+        if moved_on is None:  # the segment does not hold what was written: trust nothing
+            self.state = None
+            return
+        self.marks[written.segment] = moved_on
         self._save()
 
-    def _remember(self, state: State, segments: list[SegmentData]) -> None:
+    def _remember(
+        self,
+        state: State,
+        segments: list[SegmentData],
+        statuses: dict[str, os.stat_result],
+        clock: int,
+        bases: dict[str, SegmentMark],
+    ) -> None:
+        """Hold ``state`` and mark where each segment was read up to.
+
+        ``statuses``: each segment's status, taken before it was read, and ``clock`` the
+        file times' clock read before those (see :func:`is_settled`); ``bases``: the mark
+        each segment read from an offset was read from.
+        """
         self.state = state
         self.marks = {}
         for segment in segments:
             name = os.path.basename(segment.path)
             offset = _resume_offset(segment, self.problems)
-            self.marks[name] = SegmentMark(name, segment.inode, offset)
+            read = memoryview(segment.data)[: offset - segment.start]
+            crc, pending = extended(bases.get(name), read)
+            status = statuses.get(name)
+            if status is None or status.st_ino != segment.inode:
+                # Replaced between the look and the read: the next load checks the bytes.
+                self.marks[name] = SegmentMark(name, segment.inode, offset, crc, pending)
+                continue
+            self.marks[name] = SegmentMark(
+                name,
+                segment.inode,
+                offset,
+                crc,
+                pending,
+                status.st_size,
+                status.st_mtime_ns,
+                status.st_ctime_ns,
+                is_settled(status, clock),
+            )
 
     def _save(self) -> None:
         assert self.state is not None
@@ -298,15 +380,18 @@ class CachedProjection:
                 if p.kind != "torn"
             ],
             state=self.state,
+            format=SNAPSHOT_FORMAT,
         )
+        temporary = os.path.join(self.cache_dir, f".{SNAPSHOT_NAME}.{os.getpid()}")
         try:
             os.makedirs(self.cache_dir, mode=0o700, exist_ok=True)
-            temporary = os.path.join(self.cache_dir, f".{SNAPSHOT_NAME}.{os.getpid()}")
             with open(temporary, "wb", opener=_private) as file:
                 file.write(_encoder.encode(snapshot))
             os.replace(temporary, self.cache_file)
         except OSError:
-            pass  # a cache that cannot be written is only a slower next start
+            # A cache that cannot be written is only a slower next start; but a full disk
+            # must not keep a half-written copy from every run that tried.
+            _remove(temporary)
 
 
 def _arrived_late(tail: list[SegmentData], state: State) -> bool:
@@ -337,47 +422,35 @@ def _private(path: str, flags: int) -> int:
     return os.open(path, flags, 0o600)
 
 
-def _load(cache_file: str, lazy_contacts: bool = False) -> Snapshot | None:
+def _load(cache_file: str, lazy_contacts: bool = False) -> Snapshot | str:
+    """Return the snapshot in ``cache_file``, or why there is none to use."""
     try:
         with open(cache_file, "rb") as file:
             data = file.read()
+    except FileNotFoundError:
+        return "no snapshot"
+    except OSError as error:
+        return f"the snapshot cannot be read ({error.strerror})"
+    try:
         if not lazy_contacts:
             snapshot = _full_decoder().decode(data)
         else:
             stored = _lazy_decoder().decode(data)
             fields = {name: getattr(stored.state, name) for name in State.__struct_fields__}
             fields["contacts"] = LazyContacts(stored.state.contacts, cache_file)
-            snapshot = Snapshot(stored.version, stored.marks, stored.problems, State(**fields))
-    except (OSError, msgspec.DecodeError, msgspec.ValidationError):
-        return None
-    return snapshot if snapshot.version == PROJECTION_VERSION else None
+            snapshot = Snapshot(
+                stored.version, stored.marks, stored.problems, State(**fields), stored.format
+            )
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return "the snapshot does not decode"
+    if snapshot.format != SNAPSHOT_FORMAT or snapshot.version != PROJECTION_VERSION:
+        return "the snapshot is of another format or projection version"
+    return snapshot
 
 
 def _remove(path: str) -> None:
     with contextlib.suppress(OSError):
         os.remove(path)
-
-
-def _offsets_if_valid(known: list[SegmentMark], log_dir: str) -> dict[str, int] | None:
-    marks = {mark.name: mark for mark in known}
-    offsets: dict[str, int] = {}
-    present = set()
-    for path in segment_paths(log_dir):
-        name = os.path.basename(path)
-        mark = marks.get(name)
-        if mark is None:
-            continue  # a new segment: read from the start
-        try:
-            status = os.stat(path)
-        except FileNotFoundError:
-            return None
-        if status.st_ino != mark.inode or status.st_size < mark.offset:
-            return None
-        offsets[name] = mark.offset
-        present.add(name)
-    if present != set(marks):
-        return None  # a segment went away: its events must leave the state too
-    return offsets
 
 
 def _resume_offset(segment: SegmentData, problems: list[LogProblem]) -> int:
