@@ -15,7 +15,7 @@ type this version does not know (written by a newer coffeechat on another device
 skipped and reported, but it is not damage.
 
 A segment is a regular file named ``<device id>.jsonl``, the id in the alphabet device
-ids are made of (:data:`SEGMENT_NAME`). Anything else in ``log/`` (a sync tool's
+ids are made of (:func:`is_segment_name`). Anything else in ``log/`` (a sync tool's
 conflict copy, an editor's backup, a quarantine file, a symbolic link) is never read
 as events: :func:`scan_log` names it, with what to do about it. Links inside ``log/``
 are never followed, for reading or writing (``log/`` itself may be a link).
@@ -39,19 +39,13 @@ from typing import Literal
 import msgspec
 
 from coffeechat.events.errors import LogDamaged
-from coffeechat.events.ids import DEVICE_ID_PATTERN
+from coffeechat.events.ids import is_device_id
 from coffeechat.events.model import TAGS, Event, encode_lines, event_decoder, order_key
 from coffeechat.events.upcast import UPCASTERS, decode_event, finish_decoded
 
 SEGMENT_SUFFIX = ".jsonl"
 QUARANTINE_SUFFIX = ".quarantine"
 REPAIR_SUFFIX = ".repair"
-# A segment's name: a device id (events/ids.py makes them from the host name as a slug and
-# six hex digits) and the suffix. Conflict copies, backups and quarantine files all fall
-# outside it (a dot, a space, a capital, another suffix).
-SEGMENT_NAME = re.compile(DEVICE_ID_PATTERN + r"\.jsonl")
-# fsck --repair's temporary file (".<segment>.repair"): ours, and left alone silently.
-_REPAIR_NAME = re.compile(r"\." + DEVICE_ID_PATTERN + r"\.jsonl\.repair")
 # Lines are decoded and folded a chunk at a time. 64 KiB (~300 events) keeps a chunk's
 # decoded objects in the CPU cache while they are folded and freed: a full replay of
 # 1 M events took ~1.45 s with 8-128 KiB chunks against ~2.5 s with 1 MiB ones.
@@ -132,8 +126,22 @@ class SegmentData(msgspec.Struct):
 
 
 def is_segment_name(name: str) -> bool:
-    """Whether a file name in ``log/`` is a segment's: ``<device id>.jsonl``."""
-    return SEGMENT_NAME.fullmatch(name) is not None
+    """Whether a file name in ``log/`` is a segment's: ``<device id>.jsonl``.
+
+    A device id (events/ids.py makes them from the host name as a slug and six hex
+    digits) has only lower-case letters, digits and hyphens: conflict copies, backups and
+    quarantine files all fall outside (a dot, a space, a capital, another suffix).
+    """
+    return name.endswith(SEGMENT_SUFFIX) and is_device_id(name[: -len(SEGMENT_SUFFIX)])
+
+
+def _is_repair_file(name: str) -> bool:
+    """Whether a name is fsck --repair's temporary file (``.<segment>.repair``): ours."""
+    return (
+        name.startswith(".")
+        and name.endswith(REPAIR_SUFFIX)
+        and is_segment_name(name[1 : -len(REPAIR_SUFFIX)])
+    )
 
 
 def segment_paths(folder: str | os.PathLike[str]) -> list[str]:
@@ -176,7 +184,7 @@ def scan_log(folder: str | os.PathLike[str]) -> tuple[list[str], list[LogProblem
             problems.append(LogProblem(path, 0, "stray", _LINK_ADVICE))
         elif is_segment_name(name):
             problems.append(LogProblem(path, 0, "unreadable", _NOT_A_FILE))
-        elif _REPAIR_NAME.fullmatch(name) or (name.startswith(".") and ".jsonl" not in name):
+        elif _is_repair_file(name) or (name.startswith(".") and SEGMENT_SUFFIX not in name):
             continue
         else:
             problems.append(LogProblem(path, 0, "stray", _stray_advice(name, names)))
