@@ -34,6 +34,7 @@ from coffeechat.daemon.delivery import (
 )
 from coffeechat.daemon.ledger import DeliveryLock, Ledger
 from coffeechat.daemon.notify import Notifier
+from coffeechat.daemon.outward import Outward, offers_of
 from coffeechat.daemon.watcher import HomeWatch
 from coffeechat.events import model as m
 from coffeechat.events.clock import Clock
@@ -84,6 +85,7 @@ class Daemon:
         self.lock = DeliveryLock(home.data_dir)
         self.ledger = Ledger(home.data_dir, home.log_dir, self._append)
         self.projection = CachedProjection(home.log_dir, home.cache_dir)
+        self.outward = Outward(home)
         self.state = State()
         self.hook_offsets: dict[str, int] = {}
         self.plugins: Plugins
@@ -152,12 +154,26 @@ class Daemon:
             self.ledger.flush()
             self.record(self.harvest(now))
             self.replay_tail()
-            return self._cycle(now)
+            offers = offers_of(self.settings, [channel.name for channel in self.channels])
+            lease = self.outward.decide(
+                self.state, self.device, now, self.settings, offers, self.record
+            )
+            next_wake = self._cycle(now, delivering=lease.deliver)
+            jobs = self.outward.run(
+                self.state,
+                self.device,
+                now,
+                self.settings,
+                self._append,
+                lease.deliver,
+                self.keepalive,
+            )
+            return min(w for w in (next_wake, lease.wake, jobs) if w is not None)
         finally:
             if not self.dispatcher.busy():
                 self.lock.release()
 
-    def _cycle(self, now: datetime) -> datetime:
+    def _cycle(self, now: datetime, delivering: bool = True) -> datetime:
         zone = zone_named(self.settings.timezone) if self.settings.timezone else local_zone()
         reminders, failures = evaluate(self.plugins, self.state, now, self.settings)
         for failure in failures:
@@ -189,12 +205,15 @@ class Daemon:
                 if retry is not None and retry > now:
                     next_wake = min(next_wake, retry)
         self.dispatcher.backoff.keep_only(owed)
-        if due:
+        if due and delivering:
             self.deliver(due, now)
         if self.ledger.pending:
             next_wake = min(next_wake, now + LEDGER_RETRY)
         upcoming = [r for r in reminders if r.due > now]
-        self.show_status(_status(upcoming[0] if upcoming else None, zone))
+        status = _status(upcoming[0] if upcoming else None, zone)
+        if not delivering and self.outward.verdict is not None:
+            status = f"{self.outward.verdict.reason}; {status}"
+        self.show_status(status)
         return next_wake
 
     def _owed(self, reminder: str, occurrence: str, channel: str) -> bool:
@@ -386,6 +405,9 @@ class Daemon:
                 # A change in log/ needs nothing more: the next cycle folds it first.
         finally:
             self.finish_in_flight()
+            self.outward.release(
+                self.state, self.device, self.clock.now(), self.settings, self.record
+            )
             self.notifier.stopping()
             for channel in self.channels:
                 closing = getattr(channel.target, "close", None)

@@ -38,12 +38,14 @@ TRACE_VARIABLE = "COFFEECHAT_TRACE_PLUGINS"
 
 DEFAULT_PLUGINS = (
     "coffeechat.plugins.playbook.sections",
+    "coffeechat.plugins.mail_settings",
     "coffeechat.plugins.playbook.reach_out",
     "coffeechat.plugins.playbook.nudge",
     "coffeechat.plugins.playbook.meetings",
     "coffeechat.plugins.playbook.thank_you",
     "coffeechat.plugins.playbook.follow_up",
     "coffeechat.plugins.playbook.keep_in_touch",
+    "coffeechat.plugins.playbook.congratulate",
     "coffeechat.plugins.playbook.digest",
     "coffeechat.plugins.playbook.recurring",
     "coffeechat.plugins.channels.desktop",

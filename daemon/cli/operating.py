@@ -167,6 +167,7 @@ def _run_doctor(app: App, args: argparse.Namespace) -> int:
         channels = build_channels(settings.channels, plugins, os.environ)
         note("channels", bool(channels), ", ".join(c.name for c in channels) or "none")
         note("deliveries", *_unknown_deliveries(app, plugins, settings))
+        note("delivering device", *_delivering_device(app, settings))
     note("desktop", True, "session bus found" if session_bus_available() else "no session bus")
     damage = [p.describe() for p in check(home.log_dir) if p.is_damage]
     note("log", not damage, "; ".join(damage) or "sound")
@@ -188,6 +189,34 @@ def _run_doctor(app: App, args: argparse.Namespace) -> int:
         for entry in checks:
             app.out(f"{'ok  ' if entry['ok'] else 'FAIL'} {entry['check']}: {entry['detail']}")
     return 0 if all(entry["ok"] for entry in checks) else 1
+
+
+def _delivering_device(app: App, settings: Any) -> tuple[bool, str]:
+    """Return whether the device whose daemon delivers (docs/daemon.md, "Several
+    devices") can do what waits for it, and which device that is."""
+    device = app.home.device_id(create=False) or "this device"
+    mode = settings.daemon.deliver
+    if mode != "lease":
+        return True, f'{device} (this device): [daemon] deliver = "{mode}"'
+    lease = app.state.lease
+    if lease is None or lease.until <= app.now:
+        return True, "no daemon holds the delivery lease: the next one to run takes it"
+    who = f"{lease.device} (this device)" if lease.device == device else lease.device
+    offers = [offer for offer in lease.offers if offer != "log"]
+    through = ", ".join(offers) or "its log only"
+    detail = f"{who} until {lease.until:%Y-%m-%d %H:%M} UTC, through {through}"
+    lacks = []
+    if not offers:
+        lacks.append("no channel reaches you from it (add one there: coffeechat channels add)")
+    queued = sum(1 for mail in app.state.mail.values() if mail.status == "queued")
+    if queued and "mail" not in lease.offers:
+        lacks.append(f"{queued} queued e-mail wait: it has no [mail]")
+    calendar = settings.sections.get("calendar")
+    if calendar is not None and calendar.caldav and "calendar" not in lease.offers:
+        lacks.append("it has no [calendar] caldav: meetings do not reach your calendar")
+    if lacks:
+        return False, f"{detail}; {'; '.join(lacks)}"
+    return True, detail
 
 
 def _unknown_deliveries(app: App, plugins: Any, settings: Any) -> tuple[bool, str]:
