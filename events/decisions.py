@@ -434,7 +434,16 @@ def every(
 
 # --- corrections -----------------------------------------------------------------------------
 
-_NOT_UNDOABLE = (m.EventRetracted, m.NotificationSent)
+# What the daemon records about the world (a delivery, a lease, an e-mail handed to the
+# server) is not the user's to take back: undoing it would deliver or send again.
+_NOT_UNDOABLE = (
+    m.EventRetracted,
+    m.NotificationSent,
+    m.DeliveryLease,
+    m.MailSending,
+    m.MailSent,
+    m.MailFailed,
+)
 
 
 def undo(
@@ -456,12 +465,14 @@ def undo(
     or the id matches no event, or several.
     """
     if target is None:
+        mine = [event for event in events if event.device == device]
+        # A batch the daemon wrote (a delivery, or an e-mail sent with the step it was)
+        # is not a command: none of it is taken back by a bare undo.
+        daemons = {event.batch or event.id for event in mine if isinstance(event, _NOT_UNDOABLE)}
         live = [
             event
-            for event in events
-            if event.device == device
-            and event.id not in retracted
-            and not isinstance(event, _NOT_UNDOABLE)
+            for event in mine
+            if event.id not in retracted and (event.batch or event.id) not in daemons
         ]
         if not live:
             raise UserError(

@@ -257,10 +257,16 @@ def apprise_files(raw: dict[str, Any]) -> list[str]:
     return files
 
 
+def _section_has(raw: dict[str, Any], section: str, key: str) -> bool:
+    table = raw.get(section)
+    return isinstance(table, dict) and bool(table.get(key))
+
+
 def check_secrets_private(path: str) -> None:
-    """Refuse ``config.toml`` at ``path`` if it holds channels (their URLs are secrets) and
-    group or others can read it; refuse an Apprise configuration file it names
-    (``config = "…"``) that group or others can read, whatever the config's own mode.
+    """Refuse ``config.toml`` at ``path`` if it holds secrets (channel URLs, a ``[mail]``
+    or ``[calendar]`` password) and group or others can read it; refuse an Apprise
+    configuration file it names (``config = "…"``) that group or others can read,
+    whatever the config's own mode.
 
     Decided from the parsed config, so a quoted or escaped key counts and a comment
     does not. Raise UserError naming the file and the ``chmod`` that fixes it (or the
@@ -269,11 +275,21 @@ def check_secrets_private(path: str) -> None:
     if not os.path.exists(path):
         return
     raw = read_config(path)
-    if not raw.get("channels"):
+    secrets = [
+        what
+        for what, held in (
+            ("channel URLs", bool(raw.get("channels"))),
+            ("the [mail] password", _section_has(raw, "mail", "password")),
+            ("the [calendar] password", _section_has(raw, "calendar", "password")),
+        )
+        if held
+    ]
+    if not secrets:
         return
     if _open_to_others(path):
         raise UserError(
-            f"{path} holds channel URLs (secrets) and others can read it: chmod 600 {path}"
+            f"{path} holds {' and '.join(secrets)} (secrets) and others can read it: "
+            f"chmod 600 {path}"
         )
     for referenced in apprise_files(raw):
         if _open_to_others(referenced):

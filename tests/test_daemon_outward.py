@@ -105,3 +105,32 @@ def test_daemon_once_puts_a_meeting_into_caldav_and_moves_it_there(
     moved = radicale.event(href)
     assert moved.decoded("DTSTART") != first_start
     assert int(moved["SEQUENCE"]) > int(event.get("SEQUENCE", 0))
+
+
+def test_undo_after_the_daemon_sent_mail_takes_back_the_users_last_command(
+    cli: Runner, home: Path, smtp: SmtpServer
+):
+    configure(home, f'[mail]\nfrom = "Me <me@example.org>"\nsmtp = "{smtp.url()}"\n')
+    ok(cli, "add", "Ada Lovelace", "--email", "ada@example.org", "--at", "-2d")
+    ok(cli, "met", "ada", "--at", "-3h")
+    ok(cli, "send", "ada", "--kind", "thank-you")
+    ok(cli, "daemon", "--once")
+    ok(cli, "note", "ada", "sent a book")
+    ok(cli, "undo")  # the note
+    ok(cli, "undo")  # not the sent mail nor its thank-you: the daemon's record, skipped
+    shown = json.loads(ok(cli, "--json", "show", "ada"))
+    assert shown["stage"] == "thanked"
+    assert len(smtp.received()) == 1
+
+
+@pytest.mark.parametrize("section", ["mail", "calendar"])
+def test_daemon_with_a_password_in_a_config_others_can_read_refuses_it(
+    cli: Runner, home: Path, section: str
+):
+    configure(home, f'[{section}]\npassword = "hunter2"\n')
+    (home / "config.toml").chmod(0o644)
+    result = cli("daemon", "--once", now=NOW)
+    assert result.status == 2
+    assert f"the [{section}] password (secrets)" in result.stderr
+    assert "hunter2" not in result.stderr
+    assert f"chmod 600 {home / 'config.toml'}" in result.stderr
