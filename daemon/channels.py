@@ -14,6 +14,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from coffeechat.events.text import one_line
 from coffeechat.plugins.manager import Plugins
 from coffeechat.plugins.reminders import Reminder
 from coffeechat.plugins.settings import ChannelSettings
@@ -56,7 +57,8 @@ class LogChannel:
     last_error = None
 
     def send(self, title: str, body: str, reminder: Reminder) -> bool:
-        LOG.info("reminder %s: %s: %s", reminder.id, title, body)
+        # One journal line per reminder, whatever the text holds (events/text.py).
+        LOG.info("reminder %s: %s: %s", reminder.id, one_line(title), one_line(body, 2000))
         return True
 
 
