@@ -10,7 +10,7 @@ upcaster in :mod:`coffeechat.events.upcast`. Old lines are upcast on read; the l
 never migrated in place.
 """
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import ClassVar
 
 import msgspec
@@ -73,6 +73,11 @@ class ContactAdded(ContactEvent, frozen=True, kw_only=True, tag="contact.added")
     via: str | None = None
     learn: str | None = None
     cadence: str | None = None
+    # Set by ``import linkedin|vcard`` (docs/import.md): when you connected there, which
+    # import recorded this, and what it read (absent: this event's own fields).
+    connected_on: date | None = None
+    source: str | None = None
+    imported: dict[str, str] | None = None
 
 
 class ContactUpdated(ContactEvent, frozen=True, kw_only=True, tag="contact.updated"):
@@ -90,6 +95,11 @@ class ContactUpdated(ContactEvent, frozen=True, kw_only=True, tag="contact.updat
     via: str | UnsetType | None = UNSET
     learn: str | UnsetType | None = UNSET
     cadence: str | UnsetType | None = UNSET
+    connected_on: date | UnsetType | None = UNSET
+    # An import's update: its ``source`` and everything it read there (``imported``), which
+    # the next import from that source compares with (docs/import.md).
+    source: str | None = None
+    imported: dict[str, str] | None = None
 
 
 class ContactArchived(ContactEvent, frozen=True, kw_only=True, tag="contact.archived"):

@@ -26,7 +26,7 @@ they say what should have been recorded in the first place.
 import gc
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from operator import attrgetter
 from typing import Any
 
@@ -43,7 +43,7 @@ from coffeechat.events.log import (
 )
 from coffeechat.events.names import ascii_name_of
 
-PROJECTION_VERSION = 9  # bump whenever the state's layout changes: snapshots are rebuilt
+PROJECTION_VERSION = 10  # bump whenever the state's layout changes: snapshots are rebuilt
 PROFILE_FIELDS = (
     "email",
     "phone",
@@ -56,6 +56,7 @@ PROFILE_FIELDS = (
     "via",
     "learn",
     "cadence",
+    "connected_on",
 )
 
 
@@ -103,6 +104,18 @@ class Outreach(msgspec.Struct, array_like=True):
     event: str
 
 
+class Moved(msgspec.Struct, array_like=True):
+    """A new company or position an import brought (``contact.updated`` with a source):
+    what it is now and what it was, for the ``congratulate`` reminder."""
+
+    at: datetime
+    event: str
+    company: str | None
+    role: str | None
+    was_company: str | None
+    was_role: str | None
+
+
 class Contact(msgspec.Struct, kw_only=True):
     """Everything the reminders and the command line need to know about one person."""
 
@@ -136,6 +149,11 @@ class Contact(msgspec.Struct, kw_only=True):
     # The name transliterated and casefolded, for names that are not plain ASCII: reads
     # match and sort by it without importing the transliteration (events/names.py).
     ascii_name: str | None = None
+    connected_on: date | None = None
+    # What the last import from each source read (source → field → text): the next
+    # import from there compares with this, never with what you typed (docs/import.md).
+    imported: dict[str, dict[str, str]] = {}
+    moved: Moved | None = None  # the latest new company or position an import brought
 
 
 class Recurring(msgspec.Struct):
@@ -237,6 +255,8 @@ def _on_contact_added(state: State, event: m.ContactAdded) -> None:
         value = getattr(event, field)
         if value is not None:
             setattr(contact, field, value)
+    if event.source is not None:
+        contact.imported[event.source] = event.imported or imported_record(event)
     if contact.via is not None:
         introducer = state.contacts.get(contact.via)
         if introducer is None:  # introduced by someone not added yet: link them then
@@ -263,6 +283,8 @@ def _on_contact_updated(state: State, event: m.ContactUpdated) -> None:
     contact = state.contacts.get(event.contact)
     if contact is None:
         return _wait(state, event)
+    if event.source is not None:
+        _on_import(contact, event)
     if not isinstance(event.name, msgspec.UnsetType):
         contact.name = event.name
         contact.ascii_name = ascii_name_of(event.name)
@@ -270,6 +292,31 @@ def _on_contact_updated(state: State, event: m.ContactUpdated) -> None:
         value = getattr(event, field)
         if not isinstance(value, msgspec.UnsetType):
             setattr(contact, field, value)
+
+
+def imported_record(event: m.ContactAdded) -> dict[str, str]:
+    """Return what an import read for a contact it added: the event's own fields as text."""
+    record = {"name": event.name}
+    for field in PROFILE_FIELDS:
+        value = getattr(event, field)
+        if value is not None:
+            record[field] = value if isinstance(value, str) else value.isoformat()
+    return record
+
+
+def _on_import(contact: Contact, event: m.ContactUpdated) -> None:
+    """Remember what an import read; a company or position it changes (from a value the
+    contact had) is a move, which the ``congratulate`` rule turns into a reminder."""
+    assert event.source is not None
+    if event.imported is not None:
+        contact.imported[event.source] = event.imported
+    company = contact.company if isinstance(event.company, msgspec.UnsetType) else event.company
+    role = contact.role if isinstance(event.role, msgspec.UnsetType) else event.role
+    changed = (contact.company is not None and company != contact.company) or (
+        contact.role is not None and role != contact.role
+    )
+    if changed and (company is not None or role is not None):
+        contact.moved = Moved(event.at, event.id, company, role, contact.company, contact.role)
 
 
 def _on_archived(state: State, event: m.ContactArchived) -> None:

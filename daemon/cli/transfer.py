@@ -176,7 +176,42 @@ EXPORTERS: dict[str, Command] = {
     ),
 }
 
+def _configure_contacts(parser: argparse.ArgumentParser) -> None:
+    from coffeechat.daemon.cli.contacts_in import configure
+
+    configure(parser)
+
+
+def _run_linkedin(app: App, args: argparse.Namespace) -> None:
+    from coffeechat.daemon.cli.contacts_in import run_linkedin
+
+    run_linkedin(app, args)
+
+
+def _run_vcard(app: App, args: argparse.Namespace) -> None:
+    from coffeechat.daemon.cli.contacts_in import run_vcard
+
+    run_vcard(app, args)
+
+
 IMPORTERS: dict[str, Command] = {
+    "linkedin": Command(
+        "your LinkedIn connections (Connections.csv from LinkedIn's data export)",
+        _configure_contacts,
+        _run_linkedin,
+        "Each connection becomes a contact (name, company, position, profile, e-mail, "
+        "how met: LinkedIn, the day you connected); importing again appends only what "
+        "changed there, and a new company or position brings a congratulate reminder. "
+        "See docs/import.md.",
+    ),
+    "vcard": Command(
+        "contacts from a vCard file (3.0 or 4.0: a phone's or Google Contacts' export)",
+        _configure_contacts,
+        _run_vcard,
+        "Each card becomes a contact (name, e-mail, phone, company, position), matched "
+        "to the contacts you have by e-mail or name; importing again appends only what "
+        "changed. See docs/import.md.",
+    ),
     "json": Command(
         "restore a backup made by 'export json' into an empty home",
         _configure_import_json,
@@ -219,6 +254,8 @@ COMMANDS: dict[str, Command] = {
     "import": Command(
         "read data in: " + ", ".join(IMPORTERS),
         *_dispatch(IMPORTERS),
-        "import json FILE: restore a backup into an empty home (docs/backup.md).",
+        "import linkedin|vcard FILE [--dry-run]: your contacts from LinkedIn or an address "
+        "book (docs/import.md); import json FILE: restore a backup into an empty home "
+        "(docs/backup.md).",
     ),
 }
