@@ -43,7 +43,7 @@ from coffeechat.events.log import (
 )
 from coffeechat.events.names import ascii_name_of
 
-PROJECTION_VERSION = 10  # bump whenever the state's layout changes: snapshots are rebuilt
+PROJECTION_VERSION = 11  # bump whenever the state's layout changes: snapshots are rebuilt
 PROFILE_FIELDS = (
     "email",
     "phone",
@@ -216,9 +216,9 @@ class State(msgspec.Struct, kw_only=True):
     unanswered: dict[str, dict[str, dict[str, int]]] = {}
     retracted: set[str] = set()
     events: int = 0  # how many events were folded (those after ``as_of`` are not)
-    last_recorded: datetime | None = None  # the latest ``recorded`` folded so far
     # The greatest ordering key folded so far (``model.order_key``): a writer's next event
     # must exceed it (``decisions.Stamp``'s ``after``), so it folds after all of this.
+    # (It replaces ``last_recorded``, the latest ``recorded``: the order it used to be.)
     last_hlc: int = 0
     # Events about a contact whose ``contact.added`` has not been folded yet (it sorts
     # later: an old event from a device whose clock was behind, or a segment that arrived
@@ -572,8 +572,6 @@ def apply(state: State, event: m.Event) -> State:
     if event.id not in state.retracted:
         _HANDLERS[type(event)](state, event)
     state.events += 1
-    if state.last_recorded is None or event.recorded > state.last_recorded:
-        state.last_recorded = event.recorded
     state.last_hlc = max(state.last_hlc, m.order_key(event))
     return state
 
@@ -583,29 +581,26 @@ def apply_all(state: State, events: Iterable[m.Event], as_of: datetime | None = 
     handlers = _HANDLERS
     retracted = state.retracted
     count = 0
-    last = state.last_recorded
     top = state.last_hlc
+    last = None  # the latest recorded among events without hlc (older coffeechats')
     for event in events:
         if as_of is not None and event.at > as_of and type(event) not in _CORRECTIONS:
             continue
         count += 1
-        if last is None or event.recorded > last:
+        clock = event.hlc
+        if clock:
+            if clock > top:
+                top = clock
+        elif last is None or event.recorded > last:
             last = event.recorded
-        if event.hlc > top:
-            top = event.hlc
         if retracted and event.id in retracted:
             continue
         handlers[type(event)](state, event)
     state.events += count
-    _folded_up_to(state, last, top)
+    state.last_hlc = top if last is None else max(top, micros(last))
     return state
 
 
-def _folded_up_to(state: State, last: datetime | None, top: int) -> None:
-    """Note the latest ``recorded`` and the greatest ``hlc`` folded: the greatest ordering
-    key is the larger of the two (an event's ``hlc`` is never below its ``recorded``)."""
-    state.last_recorded = last
-    state.last_hlc = max(top, micros(last)) if last is not None else top
 
 
 # --- replay --------------------------------------------------------------------------------
@@ -694,18 +689,20 @@ def _apply_batches(state: State, batches: Iterable[list[m.Event]]) -> State:
     """Fold whole decoded chunks: the same as :func:`apply_all` with nothing to skip."""
     handlers = _HANDLERS
     recorded, hlc = attrgetter("recorded"), attrgetter("hlc")
-    last = state.last_recorded
     top = state.last_hlc
     for batch in batches:
         for event in batch:
             handlers[type(event)](state, event)
         if batch:
-            latest = max(map(recorded, batch))
-            if last is None or latest > last:
-                last = latest
-            top = max(top, max(map(hlc, batch)))
+            clocks = list(map(hlc, batch))
+            latest = max(clocks)
+            if 0 in clocks:  # events from before hlc: their recorded stands in for it
+                # An event's hlc is never below its recorded, so this is the greatest key.
+                latest = max(latest, micros(max(map(recorded, batch))))
+            if latest > top:
+                top = latest
         state.events += len(batch)
-    _folded_up_to(state, last, top)
+    state.last_hlc = top
     return state
 
 

@@ -94,6 +94,17 @@ def test_events_without_hlc_sort_by_recorded_and_segment_name_as_they_always_did
     assert fold(tmp_path).last_hlc == micros(late.recorded)
 
 
+def test_an_old_segment_read_alone_remembers_its_latest_recorded_as_the_clock(
+    tmp_path: Path,
+) -> None:
+    stamps = [Stamp(T + timedelta(seconds=n), LAPTOP, PARIS) for n in (0, 2, 1)]
+    EventLog(tmp_path, LAPTOP).append(
+        [legacy(stamp(m.NoteAdded, contact="ada", text="old")) for stamp in stamps]
+    )
+
+    assert fold(tmp_path).last_hlc == micros(T + timedelta(seconds=2))
+
+
 def test_outreach_from_a_device_30_seconds_behind_folds_after_the_contact_it_saw(
     tmp_path: Path,
 ) -> None:
