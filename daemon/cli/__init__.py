@@ -52,6 +52,7 @@ GROUPS = {
     "operating": ("operate", ("daemon", "channels", "doctor")),
     "service": ("operate", ("service",)),
     "transfer": ("operate", ("export", "import")),
+    "serve": ("look", ("serve",)),
     "mail": ("mail", ("draft", "send")),
 }
 MODULE_OF = {name: module for module, (_, names) in GROUPS.items() for name in names}

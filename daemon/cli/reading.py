@@ -48,7 +48,8 @@ class Outlook:
         self.now = now
         self.playbook = rules.settings.playbook
         self.next: dict[str, dict[str, Any]] = {}
-        for reminder in rules.reminders(state, now):  # sorted by due time
+        self.reminders = rules.reminders(state, now)  # sorted by due time (the dashboard's)
+        for reminder in self.reminders:
             if reminder.contact is not None and reminder.contact not in self.next:
                 self.next[reminder.contact] = reminder_json(reminder, app)
 
