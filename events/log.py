@@ -376,20 +376,22 @@ def _decode_one_by_one(
     return events
 
 
-def merge_segments(streams: Sequence[Iterator[Event]]) -> Iterator[Event]:
+def merge_segments(streams: Sequence[Iterator[Event]], *, unique: bool = True) -> Iterator[Event]:
     """Merge the event streams of several segments into one deterministic order.
 
     Each segment keeps its own order (a device's clock may step back; its file order
     is the truth); across segments, the smaller :func:`~coffeechat.events.model.order_key`
     comes first (the hybrid logical clock: an event comes after everything its writer
     had seen), and ties go to the segment whose name sorts first. An event id met again
-    (the same event in two segments) is left out the second time.
+    (the same event in two segments) is left out the second time, unless ``unique`` is
+    false (for a caller that leaves it out itself, more cheaply: the replay's fold).
     """
     if len(streams) == 1:
         return streams[0]
     import heapq  # only a log with several devices needs it
 
-    return _first_sightings(heapq.merge(*streams, key=order_key))
+    merged = heapq.merge(*streams, key=order_key)
+    return _first_sightings(merged) if unique else merged
 
 
 def _first_sightings(events: Iterable[Event]) -> Iterator[Event]:

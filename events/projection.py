@@ -576,14 +576,27 @@ def apply(state: State, event: m.Event) -> State:
     return state
 
 
-def apply_all(state: State, events: Iterable[m.Event], as_of: datetime | None = None) -> State:
-    """Fold events into ``state`` in order, leaving out those that happened after ``as_of``."""
+def apply_all(
+    state: State,
+    events: Iterable[m.Event],
+    as_of: datetime | None = None,
+    *,
+    unique: bool = False,
+) -> State:
+    """Fold events into ``state`` in order, leaving out those that happened after ``as_of``
+    and, with ``unique``, every event whose id was met before (several segments)."""
     handlers = _HANDLERS
     retracted = state.retracted
     count = 0
     top = state.last_hlc
     last = None  # the latest recorded among events without hlc (older coffeechats')
+    seen: set[str] = set()
+    remember = seen.add
     for event in events:
+        if unique:
+            if event.id in seen:
+                continue
+            remember(event.id)
         if as_of is not None and event.at > as_of and type(event) not in _CORRECTIONS:
             continue
         count += 1
@@ -599,8 +612,6 @@ def apply_all(state: State, events: Iterable[m.Event], as_of: datetime | None = 
     state.events += count
     state.last_hlc = top if last is None else max(top, micros(last))
     return state
-
-
 
 
 # --- replay --------------------------------------------------------------------------------
@@ -664,7 +675,8 @@ def replay(
             # The common case, and the hot loop of a full replay: one device, no look-back.
             return _apply_batches(state, iter_segment_batches(segments[0], problems))
         streams = [iter_segment_events(segment, problems) for segment in segments]
-        return apply_all(state, merge_segments(streams), as_of)
+        merged = merge_segments(streams, unique=False)
+        return apply_all(state, merged, as_of, unique=len(streams) > 1)
 
 
 @contextmanager
