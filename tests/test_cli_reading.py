@@ -662,6 +662,7 @@ def test_coffeechat_with_no_command_runs_the_default_command(cli: Runner) -> Non
 
 
 def test_coffeechat_with_no_command_and_an_empty_home_exits_0(cli: Runner, home: Path) -> None:
+    home.mkdir(mode=0o700)  # empty, not missing (a missing --home is exit 2)
     result = ok(cli())
     assert result.stdout.strip()
     assert log_bytes(home) == {}
@@ -711,9 +712,39 @@ def test_demo_with_a_fixed_clock_prints_the_sample_contacts(cli: Runner, home: P
         assert name in result.stdout
     assert "thanked" in result.stdout
     assert log_bytes(home) == {}
-    # Then the daemon lives the next week in seconds: reminders fire in order.
-    lived = result.stdout.split("$ coffeechat daemon", 1)[1]
-    fired = [line.split("  ", 2)[2] for line in lived.splitlines()[1:] if line.startswith("  ")]
+    # Then the daemon lives the next week in seconds, day by day: a line for each day as
+    # it begins (Thursday 26 November to Thursday 3 December), the reminders under it in
+    # order, and one line at the end saying what happened.
+    lived = result.stdout.split("$ coffeechat daemon", 1)[1].splitlines()[1:]
+    days = [
+        line.strip()
+        for line in lived
+        if re.fullmatch(r"  [A-Z][a-z]{2} \d{1,2} [A-Z][a-z]{2}", line)
+    ]
+    assert days == [
+        "Thu 26 Nov", "Fri 27 Nov", "Sat 28 Nov", "Sun 29 Nov", "Mon 30 Nov", "Tue 1 Dec",
+        "Wed 2 Dec", "Thu 3 Dec",
+    ]  # fmt: skip
+    fired = [line[11:] for line in lived if re.match(r"    \d\d:\d\d  ", line)]
     kinds = [text.split(" · ")[0].split(":")[0] for text in fired]
     assert set(kinds[:2]) == {"Reach out", "Nudge"}  # both overdue: delivered first
     assert kinds.index("Prepare") < kinds.index("On time") < kinds.index("Did it happen?")
+    summary = re.fullmatch(
+        r"7 days lived in 4 seconds: the daemon delivered (\d+) reminders \((.*)\), each at "
+        r"its moment and once, and recorded every delivery in the log\.",
+        lived[-1],
+    )
+    assert summary is not None, lived[-1]
+    assert int(summary.group(1)) == len(fired)
+    assert summary.group(2).split(", ") == list(dict.fromkeys(kind.lower() for kind in kinds))
+
+
+def test_demo_at_night_books_meetings_in_working_hours(cli: Runner) -> None:
+    # Run at 02:04 on a Thursday: "in 2 days" was 02:04 on a Saturday. Each meeting is on a
+    # working day, at 15:00 in Ada's zone (London: 16:00 in Paris) and 10:30 for Katherine.
+    result = ok(cli("demo", "--seconds", "0", now="2026-11-26T02:04:00+01:00"))
+    booked = re.findall(r"^\$ coffeechat schedule (\w+) '([\d-]+ [\d:]+)'", result.stdout, re.M)
+    assert booked == [("ada", "2026-11-06 16:00"), ("katherine", "2026-11-30 10:30")]
+    for _, when in booked:
+        assert datetime.fromisoformat(when).weekday() < 5
+    assert "in 2 days" not in result.stdout

@@ -58,6 +58,7 @@ class App:
         )
         self.problems: list[LogProblem] = []
         self._listed = False  # whether files in log/ that are not read were named yet
+        self._width: int | bool | None = False  # False: not asked yet
 
     @property
     def zone(self) -> ZoneInfo:
@@ -142,10 +143,32 @@ class App:
 
     # --- output --------------------------------------------------------------------------
 
-    def out(self, line: str = "") -> None:
+    def out(self, line: str = "", *, escaped: bool = False) -> None:
         """Print a line to standard output, its control characters escaped (a name or a
-        note typed here or on another device is shown, never obeyed by the terminal)."""
-        print(printable(line), file=self.stdout)
+        note typed here or on another device is shown, never obeyed by the terminal).
+
+        ``escaped``: the line was built from escaped parts and holds only our own colour
+        codes (a table from :func:`~coffeechat.daemon.cli.screen.table`).
+        """
+        print(line if escaped else printable(line), file=self.stdout)
+
+    @property
+    def width(self) -> int | None:
+        """How many cells a line may take: ``$COLUMNS``, else the terminal's width, else
+        None (piped into a file or a program: no limit)."""
+        if self._width is False:
+            from coffeechat.daemon.cli.screen import output_width
+
+            self._width = output_width(self.stdout)
+        return self._width
+
+    @property
+    def colour(self) -> bool:
+        """Whether to colour the output: on a terminal only, never with ``--json``, never
+        when ``$NO_COLOR`` is set (https://no-color.org) or the terminal is ``dumb``."""
+        from coffeechat.daemon.cli.screen import wants_colour
+
+        return not self.json and wants_colour(self.stdout)
 
     def warn(self, message: str, label: str = "warning") -> None:
         """Print a labelled line to standard error (one line, control characters escaped)."""

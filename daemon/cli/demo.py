@@ -13,14 +13,21 @@ import logging
 import shlex
 import shutil
 import tempfile
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from coffeechat.daemon.cli.app import App
 from coffeechat.events.clock import ScaledClock
 from coffeechat.events.home import Home
 
 
-def _journey(day: dict[int, str]) -> list[list[str]]:
+def _journey(day: dict[int, str], meet: Callable[[int, str, str | None], str]) -> list[list[str]]:
+    """Return the sample journey's commands. ``day[n]`` is the date n days ago; ``meet(n,
+    "15:00", zone)`` is the weekday nearest n days from now (negative: ago) at that time
+    in that zone (None: yours), written in your time, so every meeting falls in the
+    contact's working day whatever your clock says."""
+    ada = "Europe/London"
     return [
         [
             "add",
@@ -32,7 +39,7 @@ def _journey(day: dict[int, str]) -> list[list[str]]:
             "--industry",
             "Computing",
             "--tz",
-            "Europe/London",
+            ada,
             "--how-met",
             "her talk at PyCon",
             "--learn",
@@ -46,7 +53,7 @@ def _journey(day: dict[int, str]) -> list[list[str]]:
         [
             "schedule",
             "ada",
-            f"{day[20]} 15:00",
+            meet(-20, "15:00", ada),
             "--mode",
             "video",
             "--minutes",
@@ -64,9 +71,9 @@ def _journey(day: dict[int, str]) -> list[list[str]]:
             "--asked",
             "an introduction to someone in policy",
             "--at",
-            f"{day[20]} 15:30",
+            meet(-20, "15:30", ada),
         ],
-        ["thank", "ada", "--at", f"{day[20]} 17:00"],
+        ["thank", "ada", "--at", meet(-20, "17:00", ada)],
         [
             "intro",
             "ada",
@@ -110,7 +117,7 @@ def _journey(day: dict[int, str]) -> list[list[str]]:
         [
             "schedule",
             "katherine",
-            "in 2 days",
+            meet(2, "10:30", None),
             "--mode",
             "in-person",
             "--place",
@@ -119,6 +126,22 @@ def _journey(day: dict[int, str]) -> list[list[str]]:
             day[2],
         ],
     ]
+
+
+def _meetings(now: datetime, zone: ZoneInfo) -> Callable[[int, str, str | None], str]:
+    """Return ``meet`` for :func:`_journey`: a weekday at a time of day in a zone."""
+
+    def meet(days: int, clock: str, where: str | None) -> str:
+        theirs = ZoneInfo(where) if where else zone
+        date = (now + timedelta(days=days)).astimezone(theirs).date()
+        step = 1 if days > 0 else -1  # after "in 2 days" look later, before "20 days ago"
+        while date.weekday() >= 5:  # a coffee on a working day
+            date += timedelta(days=step)
+        hour, minute = (int(part) for part in clock.split(":"))
+        instant = datetime(date.year, date.month, date.day, hour, minute, tzinfo=theirs)
+        return f"{instant.astimezone(zone):%Y-%m-%d %H:%M}"
+
+    return meet
 
 
 def run_demo(app: App, *, keep: bool = False, days: float = 7, seconds: float = 40) -> int:
@@ -130,7 +153,7 @@ def run_demo(app: App, *, keep: bool = False, days: float = 7, seconds: float = 
     now = app.now.astimezone(app.zone)
     day = {n: f"{(now - timedelta(days=n)):%Y-%m-%d}" for n in range(0, 31)}
     try:
-        for arguments in _journey(day):
+        for arguments in _journey(day, _meetings(now, app.zone)):
             app.out(f"$ coffeechat {shlex.join(arguments)}")
             app.stdout.flush()
             status = main(["--home", home, *arguments])
@@ -151,7 +174,9 @@ def run_demo(app: App, *, keep: bool = False, days: float = 7, seconds: float = 
 
 
 def live(app: App, home: str, days: float, seconds: float) -> None:
-    """Run the daemon on ``home`` with a clock that lives ``days`` in ``seconds``."""
+    """Run the daemon on ``home`` with a clock that lives ``days`` in ``seconds``: each
+    simulated day is announced as it begins, each reminder as it is delivered, and one
+    line at the end says what happened."""
     import threading
 
     from coffeechat.daemon.notify import Notifier
@@ -160,38 +185,103 @@ def live(app: App, home: str, days: float, seconds: float) -> None:
     clock = ScaledClock(app.now, days * 86400 / seconds)
     app.out(f"\n$ coffeechat daemon   # the next {days:g} days in {seconds:g} seconds")
     app.stdout.flush()
+    progress = _Progress(app, clock)
     logger = logging.getLogger("coffeechat")
-    handler = _ConsoleHandler(app, clock)
-    logger.handlers[:] = [handler]
+    logger.handlers[:] = [_ConsoleHandler(progress)]
     logger.setLevel(logging.INFO)
     logger.propagate = False
     daemon = Daemon(Home.locate(home), clock, Notifier(None))
+    over = threading.Event()
+
+    def days_go_by() -> None:
+        progress.new_day()
+        while not over.wait(max(clock.seconds_until(progress.next_midnight()), 0.01)):
+            progress.new_day()
 
     def finish() -> None:
+        over.set()
         daemon.stop_requested = True
         daemon.wake.set()
 
+    ticker = threading.Thread(target=days_go_by, name="demo-days", daemon=True)
     timer = threading.Timer(seconds, finish)
+    ticker.start()
     timer.start()
     try:
         daemon.run()
     finally:
+        finish()
         timer.cancel()
+        ticker.join()
         logger.handlers[:] = []
+    progress.new_day()  # the last day, had the ticker not woken for it yet
+    app.out(progress.summary(days, seconds))
+
+
+class _Progress:
+    """The demo's console: a line for each simulated day, the reminders under it."""
+
+    def __init__(self, app: App, clock: ScaledClock) -> None:
+        import threading
+
+        self.app = app
+        self.clock = clock
+        self.lock = threading.Lock()
+        self.shown: date | None = None  # the last day announced
+        self.delivered: dict[str, str] = {}  # reminder id -> its title's kind
+
+    def next_midnight(self) -> datetime:
+        """Return the instant the next simulated day begins, in the user's zone."""
+        local = self.clock.now().astimezone(self.app.zone)
+        following = local.date() + timedelta(days=1)
+        return datetime(following.year, following.month, following.day, tzinfo=self.app.zone)
+
+    def new_day(self) -> None:
+        """Announce the simulated day, once."""
+        with self.lock:
+            self._announce(self.clock.now().astimezone(self.app.zone))
+
+    def _announce(self, local: datetime) -> None:
+        """Announce every day from the last one announced up to ``local``'s (a busy
+        machine may wake the ticker late: no day is skipped)."""
+        day = local.date() if self.shown is None else self.shown + timedelta(days=1)
+        while day <= local.date():
+            self.app.out(f"  {day:%a} {day.day} {day:%b}")
+            self.shown = day
+            day += timedelta(days=1)
+        self.app.stdout.flush()
+
+    def delivered_now(self, reminder: str, text: str) -> None:
+        """Show a reminder the daemon delivered, at the simulated time."""
+        with self.lock:
+            local = self.clock.now().astimezone(self.app.zone)
+            self._announce(local)
+            self.delivered.setdefault(reminder, text.split(" · ")[0].split(":")[0])
+            self.app.out(f"    {local:%H:%M}  {text}")
+            self.app.stdout.flush()
+
+    def summary(self, days: float, seconds: float) -> str:
+        """Return the one line that says what happened."""
+        count = len(self.delivered)
+        kinds = ", ".join(dict.fromkeys(kind.lower() for kind in self.delivered.values()))
+        what = f"{count} reminder{'s' if count != 1 else ''}" + (f" ({kinds})" if kinds else "")
+        return (
+            f"{days:g} days lived in {seconds:g} seconds: the daemon delivered {what}, each "
+            "at its moment and once, and recorded every delivery in the log."
+        )
 
 
 class _ConsoleHandler(logging.Handler):
-    """Prints the reminders the daemon delivers, stamped with the demo's clock."""
+    """Shows the reminders the daemon delivers (what its log channel writes)."""
 
-    def __init__(self, app: App, clock: ScaledClock) -> None:
+    def __init__(self, progress: _Progress) -> None:
         super().__init__()
-        self.app = app
-        self.clock = clock
+        self.progress = progress
 
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
-        if message.startswith("reminder "):
-            when = self.clock.now().astimezone(self.app.zone)
-            text = message.split(": ", 1)[1] if ": " in message else message
-            self.app.out(f"  {when:%a %d %b %H:%M}  {text}")
-            self.app.stdout.flush()
+        if message.startswith("reminder ") and ": " in message:
+            head, text = message.split(": ", 1)
+            if text.endswith("from a notification"):
+                return  # a click on the desktop, not a delivery
+            self.progress.delivered_now(head.removeprefix("reminder "), text)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from coffeechat.daemon.cli.app import App
-from coffeechat.daemon.cli.render import table
+from coffeechat.daemon.cli.screen import table
 from coffeechat.daemon.cli.spec import Command
 from coffeechat.events.insights import summarise
 

@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from coffeechat.daemon.cli.app import App
-from coffeechat.daemon.cli.render import describe, moment, short_id, table
+from coffeechat.daemon.cli.render import Related, describe_text, moment, name_of, short_id
+from coffeechat.daemon.cli.screen import DIM, OVERDUE, STAGE_STYLES, cut, table
 from coffeechat.daemon.cli.spec import Command
 from coffeechat.events.contacts import resolve, sort_key
 from coffeechat.events.log import LogProblem, iter_segment_events, merge_segments, read_segments
@@ -98,11 +99,12 @@ def _run_ls(app: App, args: argparse.Namespace) -> None:
         )
         return
     if not rows:
-        app.out(
-            'no contacts yet: coffeechat add "Ada Lovelace" --learn "…"'
-            if not state.contacts
-            else "nobody matches"
-        )
+        if state.contacts:
+            app.out("nobody matches")
+        elif args.at is not None:
+            app.out(f"no contacts yet on {moment(now, app.zone, app.now)}")
+        else:
+            app.out('no contacts yet: coffeechat add "Ada Lovelace" --learn "…"')
         return
     cells = [
         [
@@ -114,8 +116,21 @@ def _run_ls(app: App, args: argparse.Namespace) -> None:
         ]
         for contact, stage, upcoming in rows
     ]
-    for line in table(cells, ["HANDLE", "NAME", "STAGE", "WHERE", "NEXT"]):
-        app.out(line)
+    styles = [
+        [
+            None,
+            None,
+            STAGE_STYLES.get(stage),
+            None,
+            OVERDUE if upcoming and datetime.fromisoformat(upcoming["due"]) <= now else None,
+        ]
+        for contact, stage, upcoming in rows
+    ]
+    headers = ["HANDLE", "NAME", "STAGE", "WHERE", "NEXT"]
+    for line in table(
+        cells, headers, width=app.width, shrink=(4, 3), styles=styles, colour=app.colour
+    ):
+        app.out(line, escaped=True)
 
 
 def _where(contact: Contact) -> str:
@@ -161,19 +176,30 @@ def _run_show(app: App, args: argparse.Namespace) -> None:
         if value:
             app.out(f"  {field.replace('_', ' ')}: {value}")
     if contact.introduced:
-        app.out(f"  introduced you to: {', '.join(contact.introduced)}")
+        names = ", ".join(name_of(state, handle) for handle in contact.introduced)
+        app.out(f"  introduced you to: {names}")
     if contact.meeting is not None:
         app.out(f"  meeting: {moment(contact.meeting.starts, app.zone, now)}")
     if upcoming:
-        app.out(
-            f"  next: {moment(datetime.fromisoformat(upcoming['due']), app.zone, now)}  "
-            f"{upcoming['message']}  [{upcoming['id']}]"
-        )
+        when = f"  next: {moment(datetime.fromisoformat(upcoming['due']), app.zone, now)}  "
+        tail = f"  [{upcoming['id']}]"
+        room = None if app.width is None else app.width - len(when) - len(tail)
+        message = printable(upcoming["message"], lines=False)
+        app.out(when + (message if room is None else cut(message, room)) + tail)
     else:
         app.out("  next: -")
     app.out("")
-    for event in timeline:
-        app.out(f"  {moment(event.at, app.zone, now)}  {describe(event, state, app.zone)}")
+    related = Related(timeline)
+    rows = [
+        [
+            moment(event.at, app.zone, now),
+            describe_text(event, state, app.zone, related),
+            f"[{short_id(event.id)}]",
+        ]
+        for event in timeline
+    ]
+    for line in table(rows, ["", "", ""], width=app.width, shrink=(1,), indent=2)[1:]:
+        app.out(f"  {line}", escaped=True)
 
 
 # --- log -------------------------------------------------------------------------------------
@@ -204,12 +230,23 @@ def _run_log(app: App, args: argparse.Namespace) -> None:
         app.print_json(events)
         return
     state = app.state
-    for event in events:
-        mark = "  (undone)" if event.id in state.retracted else ""
-        app.out(
-            f"{moment(event.recorded, app.zone, app.now)}  {short_id(event.id)}  "
-            f"{tag_of(event):<19} {describe(event, state, app.zone)}{mark}"
-        )
+    related = Related(events)
+    rows = [
+        [
+            moment(event.recorded, app.zone, app.now),
+            short_id(event.id),
+            tag_of(event),
+            describe_text(event, state, app.zone, related)
+            + ("  (undone)" if event.id in state.retracted else ""),
+        ]
+        for event in events
+    ]
+    styles = [[None, None, None, DIM if event.id in state.retracted else None] for event in events]
+    lines = table(
+        rows, ["", "", "", ""], width=app.width, shrink=(3,), styles=styles, colour=app.colour
+    )
+    for line in lines[1:]:
+        app.out(line, escaped=True)
 
 
 COMMANDS: dict[str, Command] = {

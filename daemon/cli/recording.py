@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 from coffeechat.daemon.cli.app import App
-from coffeechat.daemon.cli.render import describe
+from coffeechat.daemon.cli.render import Related, describe
 from coffeechat.daemon.cli.spec import Command
 from coffeechat.events import decisions
 from coffeechat.events.decisions import CHANNELS, MEETING_MODES, Decision
@@ -55,9 +55,12 @@ def _profile(app: App, args: argparse.Namespace) -> dict[str, Any]:
     return fields
 
 
-def _record(app: App, decision: Decision) -> list[Event]:
+def _record(app: App, decision: Decision, related: list[Event] | None = None) -> list[Event]:
+    """Append a decision's events and say what each records, in names: ``related`` are
+    the events it may name beyond the state (what an undo takes back)."""
     state = app.state
-    return app.record(decision, lambda event: describe(event, state, lambda: app.zone))
+    known = Related([*(related or ()), *decision.events])
+    return app.record(decision, lambda event: describe(event, state, lambda: app.zone, known))
 
 
 # --- contacts --------------------------------------------------------------------------------
@@ -273,7 +276,7 @@ def _run_undo(app: App, args: argparse.Namespace) -> None:
             segments = []
     events = list(merge_segments([iter_segment_events(segment, []) for segment in segments]))
     decision = decisions.undo(events, state.retracted, app.stamp(), args.event, device=device)
-    _record(app, decision)
+    _record(app, decision, related=events)
 
 
 COMMANDS: dict[str, Command] = {

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from coffeechat.daemon.cli.app import App
 from coffeechat.daemon.cli.reading import state_at
-from coffeechat.daemon.cli.render import describe, moment, short_id, table
+from coffeechat.daemon.cli.render import describe, moment, short_id
+from coffeechat.daemon.cli.screen import HIGH_PRIORITY, OVERDUE, table
 from coffeechat.daemon.cli.spec import Command
 from coffeechat.events import model as m
 from coffeechat.events.decisions import Decision
@@ -113,8 +114,28 @@ def _run_agenda(app: App, args: argparse.Namespace) -> None:
             ]
             for r in group
         ]
-        for line in table(rows, ["", "WHEN", "KIND", "WHO", "WHAT", "ID"]):
-            app.out(f"  {line}")
+        styles = [
+            [
+                HIGH_PRIORITY if r.priority == "high" else None,
+                OVERDUE if r.due < now else None,
+                None,
+                None,
+                None,
+                None,
+            ]
+            for r in group
+        ]
+        lines = table(
+            rows,
+            ["", "WHEN", "KIND", "WHO", "WHAT", "ID"],
+            width=app.width,
+            shrink=(4,),
+            indent=2,
+            styles=styles,
+            colour=app.colour,
+        )
+        for line in lines:
+            app.out(f"  {line}", escaped=True)
     for line in describe_unknown(unknown):
         app.out(line)
 
@@ -225,8 +246,8 @@ def _run_plugins(app: App, args: argparse.Namespace) -> int:
         )
     else:
         rows = [[i.name, i.source, ", ".join(i.hooks)] for i in plugins.loaded]
-        for line in table(rows, ["PLUGIN", "FROM", "HOOKS"]):
-            app.out(line)
+        for line in table(rows, ["PLUGIN", "FROM", "HOOKS"], width=app.width, shrink=(2, 1)):
+            app.out(line, escaped=True)
     return 1 if plugins.problems else 0
 
 

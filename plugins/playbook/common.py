@@ -1,4 +1,9 @@
-"""What the playbook rules share: zones, the contacts still tracked, friendly dates."""
+"""What the playbook rules share: zones, the contacts still tracked, friendly dates.
+
+Dates in messages are on your clock (the agenda's, ``Tue 1 Dec``); when a message means
+the contact's clock (a send window is 09:00 *their* time), it says so with
+:func:`their_time`.
+"""
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -100,3 +105,13 @@ def clock(instant: datetime, zone: ZoneInfo) -> str:
     """Return a day and time as people say it: ``Tue 1 Dec 15:00``."""
     local = instant.astimezone(zone)
     return f"{day(local, zone)} {local:%H:%M}"
+
+
+def their_time(instant: datetime, contact: Contact, settings: Settings) -> str | None:
+    """Return an instant on the contact's clock, labelled as theirs
+    (``Tue 1 Dec 09:00 their time (Asia/Tokyo)``), or None when their zone is yours
+    or unknown: every other date in a message is on your clock."""
+    theirs = contact_zone(contact, settings)
+    if theirs.key == user_zone(settings).key:
+        return None
+    return f"{clock(instant, theirs)} their time ({theirs.key})"

@@ -9,7 +9,14 @@ from datetime import datetime
 
 from coffeechat.events.projection import State, Step
 from coffeechat.plugins import hookimpl
-from coffeechat.plugins.playbook.common import contact_zone, day, shift, stage, tracked
+from coffeechat.plugins.playbook.common import (
+    contact_zone,
+    day,
+    shift,
+    stage,
+    tracked,
+    user_zone,
+)
 from coffeechat.plugins.reminders import Reminder, Skipped, make_reminder
 from coffeechat.plugins.schedules import next_fire
 from coffeechat.plugins.settings import Duration, Settings
@@ -43,8 +50,8 @@ def coffeechat_reminders(
                 "keep-in-touch",
                 contact.handle,
                 due,
-                f"Stay in touch with {contact.name} (last: {day(last.at, zone)}): a short "
-                "note, an article they would like, congratulations on their news.",
+                f"Stay in touch with {contact.name} (last: {day(last.at, user_zone(settings))}):"
+                " a short note, an article they would like, congratulations on their news.",
                 because=[last.event],
                 priority="low",
             )

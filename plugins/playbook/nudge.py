@@ -12,7 +12,15 @@ from datetime import datetime
 
 from coffeechat.events.projection import State
 from coffeechat.plugins import hookimpl
-from coffeechat.plugins.playbook.common import contact_zone, day, shift, stage, tracked, unanswered
+from coffeechat.plugins.playbook.common import (
+    contact_zone,
+    day,
+    shift,
+    stage,
+    tracked,
+    unanswered,
+    user_zone,
+)
 from coffeechat.plugins.reminders import Reminder, make_reminder, reminder_id
 from coffeechat.plugins.schedules import next_in_window
 from coffeechat.plugins.settings import Settings
@@ -47,8 +55,8 @@ def coffeechat_reminders(state: State, now: datetime, settings: Settings) -> lis
                 zone,
             )
             message = (
-                f"No reply from {contact.name} since {day(first.at, zone)}: send a short, "
-                f"friendly nudge ({number} of {playbook.max_nudges})."
+                f"No reply from {contact.name} since {day(first.at, user_zone(settings))}: "
+                f"send a short, friendly nudge ({number} of {playbook.max_nudges})."
             )
             reminders.append(
                 make_reminder(

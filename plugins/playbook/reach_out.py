@@ -9,7 +9,7 @@ from datetime import datetime
 
 from coffeechat.events.projection import State
 from coffeechat.plugins import hookimpl
-from coffeechat.plugins.playbook.common import contact_zone, stage, tracked
+from coffeechat.plugins.playbook.common import contact_zone, stage, their_time, tracked
 from coffeechat.plugins.reminders import Reminder, make_reminder
 from coffeechat.plugins.schedules import next_in_window
 from coffeechat.plugins.settings import Settings
@@ -36,8 +36,13 @@ def coffeechat_reminders(state: State, now: datetime, settings: Settings) -> lis
                 "reach-out",
                 contact.handle,
                 due,
-                f"Reach out to {contact.name} today: {about}.",
+                f"Reach out to {contact.name} today{_at(their_time(due, contact, settings))}: "
+                f"{about}.",
                 because=[planned.event],
             )
         )
     return reminders
+
+
+def _at(moment: str | None) -> str:
+    return f", {moment}" if moment else ""
