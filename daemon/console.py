@@ -14,15 +14,24 @@ Measured with ``bench/bench_record.py``: recording one event takes about 5 ms le
 The command line itself is :func:`coffeechat.daemon.cli.main`, which tests and
 other programs call directly: it leaves the collector as it finds it, except to
 turn it on.
+
+A shell asking for completions runs this same script with ``_ARGCOMPLETE`` in the
+environment (:mod:`coffeechat.daemon.cli.completion`); checking for it is all a normal
+start pays for completion (``os`` is loaded by every interpreter's start already).
 """
 
 import gc
+import os
 import sys
 
 
 def run() -> None:
     """Run the command line with the arguments of this process, then exit."""
     gc.disable()
+    if "_ARGCOMPLETE" in os.environ:
+        from coffeechat.daemon.cli.completion import complete
+
+        complete()  # answers the shell and exits
     from coffeechat.daemon.cli import main
 
     status = main()

@@ -6,7 +6,8 @@ config file at all. A plugin declares its own section through the
 declared the same way. A wrong value is a user error naming the file and the path
 inside it (``config.toml: at '$.playbook.nudge_after': can't read 'soon' as a duration``);
 an unknown section is only a warning, since it may belong to a plugin that is not
-installed here.
+installed here, and so is an unknown key (``nudge_afer``): it is ignored, the default
+stands, and the warning names the file, the key and the nearest known one.
 
 Durations are written as on the command line (``7d``, ``30m``), schedules as 5-field
 cron lines, clock times as ``21:00``.
@@ -14,6 +15,7 @@ cron lines, clock times as ``21:00``.
 
 import os
 import re
+import sys
 from datetime import time, timedelta
 from typing import Annotated, Any, Literal
 
@@ -306,14 +308,19 @@ def load_settings(
 
     ``declared`` maps section names to their ``msgspec.Struct`` types. Raise UserError
     naming the file and the path inside it for any invalid value; append a line to
-    ``warnings`` for each section nobody declared.
+    ``warnings`` for each section nobody declared and each key no section has (that key
+    is ignored: its default stands). Without ``warnings`` (a caller reading only some
+    sections), other sections are not mentioned and unknown keys are warned about on
+    stderr.
     """
     name = os.path.basename(path)
     raw = read_config(path)
+    unknown: list[str] = []  # warnings about keys nobody reads
     sections: dict[str, Any] = {}
     for section, kind in declared.items():
+        given = _known_keys(raw.get(section, {}), kind, f"[{section}]", name, unknown)
         try:
-            sections[section] = msgspec.convert(raw.get(section, {}), kind, dec_hook=_decode_custom)
+            sections[section] = msgspec.convert(given, kind, dec_hook=_decode_custom)
         except msgspec.ValidationError as error:
             raise UserError(f"{name}: {_located(str(error), section)}") from None
     timezone = raw.get("timezone")
@@ -326,18 +333,57 @@ def load_settings(
             zone_named(timezone)
         except UserError as error:
             raise UserError(f"{name}: at '$.timezone': {error}") from None
+    entries = raw.get("channels", [])
+    if isinstance(entries, list):
+        entries = [
+            _known_keys(entry, ChannelSettings, f"[[channels]] #{number}", name, unknown)
+            for number, entry in enumerate(entries, 1)
+        ]
     try:
-        channels = msgspec.convert(raw.get("channels", []), list[ChannelSettings])
+        channels = msgspec.convert(entries, list[ChannelSettings])
     except msgspec.ValidationError as error:
         raise UserError(f"{name}: {_located(str(error), 'channels')}") from None
     try:
         routing = msgspec.convert(raw.get("routing", {}), dict[str, list[str]])
     except msgspec.ValidationError as error:
         raise UserError(f"{name}: {_located(str(error), 'routing')}") from None
-    for key in raw:
-        if key not in declared and key not in CORE_KEYS and warnings is not None:
+    for key, value in raw.items():
+        if key in declared or key in CORE_KEYS or warnings is None:
+            continue
+        if isinstance(value, dict):
             warnings.append(f"{name}: section [{key}] is not used by any installed plugin")
+        else:
+            unknown.append(f"{name}: unknown key '{key}' (ignored{_guess(key, CORE_KEYS)})")
+    if warnings is not None:
+        warnings.extend(unknown)
+    else:  # a caller that reads one section: still say what it leaves out
+        for line in unknown:
+            print(f"warning: {line}", file=sys.stderr)
     return Settings(sections, timezone, path, channels, routing)
+
+
+def _known_keys(given: Any, kind: type, where: str, name: str, unknown: list[str]) -> Any:
+    """Return a section (or a ``[[channels]]`` entry) without the keys its type does not
+    have, adding a warning for each to ``unknown``: a misspelled key costs its own value
+    (the default stands), never the whole config, so reading commands and the daemon
+    carry on, and no reminder is lost to a typo."""
+    if not isinstance(given, dict) or not isinstance(kind, type):
+        return given
+    if not issubclass(kind, msgspec.Struct):
+        return given
+    known = [field.encode_name for field in msgspec.structs.fields(kind)]
+    extra = [key for key in given if key not in known]
+    for key in extra:
+        unknown.append(f"{name}: unknown key '{key}' in {where} (ignored{_guess(key, known)})")
+    return {key: value for key, value in given.items() if key not in extra} if extra else given
+
+
+def _guess(key: str, known: Any) -> str:
+    """Return "; did you mean 'x'?" for the known key nearest to ``key`` (or nothing)."""
+    import difflib
+
+    close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
 
 
 def _located(message: str, section: str) -> str:

@@ -51,8 +51,10 @@ class Run:
 
 @pytest.fixture
 def coffeechat_home(tmp_path: Path) -> Path:
-    """An empty coffeechat home in a temporary folder."""
-    return tmp_path / "coffeechat-home"
+    """An empty coffeechat home in a temporary folder (made, 0700, with nothing in it)."""
+    folder = tmp_path / "coffeechat-home"
+    folder.mkdir(mode=0o700)
+    return folder
 
 
 @pytest.fixture

@@ -365,7 +365,6 @@ def test_write_ics_file_keeps_the_file_current_atomically(booked: Runner, home: 
         ('caldav = "ftp://example.com/cal/"', "http:// or https://"),
         ('user = "me"\npassword = "a"\npassword_command = "pass x"', "not both"),
         ('password = "a"\ncaldav = "https://example.com/c/"', "needs a user"),
-        ('colour = "blue"', "colour"),
     ],
 )
 def test_calendar_settings_with_a_mistake_name_it(tmp_path: Path, section: str, problem: str):
@@ -376,3 +375,11 @@ def test_calendar_settings_with_a_mistake_name_it(tmp_path: Path, section: str, 
     with pytest.raises(UserError, match=re.escape(problem)) as raised:
         load_settings(str(config), {"calendar": CalendarSettings})
     assert "calendar" in str(raised.value)
+
+
+def test_calendar_settings_with_an_unknown_key_warn_naming_it(tmp_path: Path, capsys):
+    # A misspelled key is ignored with a warning (its default stands), never exit 2.
+    config = tmp_path / "config.toml"
+    config.write_text('[calendar]\ncolour = "blue"\n')
+    load_settings(str(config), {"calendar": CalendarSettings})
+    assert "unknown key 'colour' in [calendar]" in capsys.readouterr().err

@@ -46,6 +46,7 @@ def coffeechat(python: Path, home: Path, *arguments: str) -> subprocess.Complete
 
 
 def test_example_plugin_installed_is_found_through_its_entry_point(python: Path, tmp_path: Path):
+    (tmp_path / "home").mkdir(mode=0o700)  # an empty home (a missing one is exit 2)
     listed = coffeechat(python, tmp_path / "home", "plugins", "--json")
     assert listed.returncode == 0, listed.stderr
     birthdays = next(p for p in json.loads(listed.stdout)["plugins"] if p["name"] == "birthdays")

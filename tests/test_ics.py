@@ -237,7 +237,8 @@ def test_export_ics_to_a_file_writes_the_same_bytes_privately(booked: Runner, ho
     assert export(booked) == export(booked)  # the same log gives the same bytes
 
 
-def test_export_ics_with_no_meetings_is_an_empty_valid_calendar(cli: Runner):
+def test_export_ics_with_no_meetings_is_an_empty_valid_calendar(cli: Runner, home: Path):
+    home.mkdir(mode=0o700)  # an empty home (a missing one is exit 2)
     calendar = parse(export(cli))
     assert calendar.walk("VEVENT") == []
 

@@ -713,7 +713,6 @@ def test_quiet_hours_with_config_hold_non_urgent_until_end(
         ('nudge_after = "soon"', "$.playbook.nudge_after", "'soon'"),
         ("max_nudges = 99", "$.playbook.max_nudges", "10"),
         ('send_window = "61 * * * *"', "$.playbook.send_window", "'61 * * * *'"),
-        ('nudge_afterr = "3d"', "$.playbook", "nudge_afterr"),
     ],
 )
 def test_settings_with_bad_playbook_value_raise_user_error_naming_path(
@@ -725,6 +724,27 @@ def test_settings_with_bad_playbook_value_raise_user_error_naming_path(
     message = str(raised.value)
     assert message.startswith(prefix) and len(message) > len(prefix) and "\n" not in message
     assert mentions in message.removeprefix(prefix)
+
+
+def test_settings_with_unknown_keys_warn_and_keep_the_defaults(
+    plugins: Plugins, tmp_path: Path
+) -> None:
+    # A misspelled key costs its own value, never the config: the known keys still count.
+    path = tmp_path / "config.toml"
+    path.write_text(
+        'timezon = "Europe/Paris"\n[playbook]\nnudge_afterr = "3d"\nmax_nudges = 1\n'
+        '[[channels]]\nurl = "json://localhost"\ntag = ["phone"]\n'
+    )
+    warnings: list[str] = []
+    config = load_settings(str(path), settings_sections(plugins), warnings)
+    assert sorted(warnings) == [
+        "config.toml: unknown key 'nudge_afterr' in [playbook] (ignored; did you mean "
+        "'nudge_after'?)",
+        "config.toml: unknown key 'tag' in [[channels]] #1 (ignored; did you mean 'tags'?)",
+        "config.toml: unknown key 'timezon' (ignored; did you mean 'timezone'?)",
+    ]
+    assert config.playbook.nudge_after.text == "7d" and config.playbook.max_nudges == 1
+    assert [c.url for c in config.channels] == ["json://localhost"] and config.timezone is None
 
 
 def test_settings_with_unknown_section_only_warn(plugins: Plugins, tmp_path: Path) -> None:

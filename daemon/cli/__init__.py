@@ -54,6 +54,7 @@ GROUPS = {
     "transfer": ("operate", ("export", "import")),
     "serve": ("look", ("serve",)),
     "mail": ("mail", ("draft", "send")),
+    "guide": ("help", ("help", "completion")),
 }
 MODULE_OF = {name: module for module, (_, names) in GROUPS.items() for name in names}
 DEFAULT_COMMAND = "agenda"
@@ -76,6 +77,15 @@ class Formatter(argparse.HelpFormatter):
 
     def __init__(self, prog: str) -> None:
         super().__init__(prog, width=_terminal_width() - 2)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        """Wrap each line of a description or epilog on its own; keep indented lines
+        (examples) exactly as written."""
+        lines = []
+        for line in text.splitlines():
+            kept = line.startswith(" ")
+            lines.append(indent + line if kept else super()._fill_text(line, width, indent))
+        return "\n".join(lines)
 
 
 def _terminal_width() -> int:
@@ -106,8 +116,13 @@ class Parser(argparse.ArgumentParser):
         """Print one line naming the command and the problem, then exit 2.
 
         argparse quotes the arguments it could not use: they are escaped (a newline or an
-        escape sequence in them stays on this line, shown) and a long one is cut.
+        escape sequence in them stays on this line, shown) and a long one is cut. A
+        mistyped option or choice gets a "did you mean …?" instead of the list.
         """
+        from coffeechat.daemon.cli.mistakes import suggest
+
+        options = [o for o in self._option_string_actions if o.startswith("--")]
+        message = suggest(message, options)
         self.exit(2, f"{self.prog}: {one_line(message)} (see '{self.prog} --help')\n")
 
 
@@ -132,37 +147,59 @@ def build_parser(extra: dict[str, Command] | None = None) -> Parser:
 
     ``extra`` holds the commands plugins added (loaded only when they are needed).
     """
+    from coffeechat.daemon.cli.about import description, epilog
+
     extra = extra or {}
     parser = Parser(
         prog="coffeechat",
         description="Run informational interviews and keep the network they build.",
-        epilog=f"With no command, runs '{DEFAULT_COMMAND}'. 'coffeechat COMMAND --help' for one.",
+        epilog=f"With no command, runs '{DEFAULT_COMMAND}'. 'coffeechat help COMMAND' (or "
+        "'coffeechat COMMAND --help') for one; docs/cli.md for all.\n\n"
+        "examples:\n"
+        '  coffeechat add "Ada Lovelace" --learn "how she moved into engineering"\n'
+        "  coffeechat plan ada\n"
+        "  coffeechat",
     )
     _global_options(parser, suppress=False)
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name in [*MODULE_OF, *extra]:
         spec = extra[name] if name in extra else command(name)
-        sub = commands.add_parser(name, help=spec.help, description=spec.description)
+        sub = commands.add_parser(
+            name,
+            help=spec.help,
+            description=description(name, spec.description),
+            epilog=epilog(name) if name not in extra else None,
+        )
         _global_options(sub, suppress=True)
         spec.configure(sub)
     return parser
 
 
-def build_command_parser(name: str, spec: Command, prog: str | None = None) -> Parser:
+def build_command_parser(
+    name: str, spec: Command, prog: str | None = None, *, helping: bool = True
+) -> Parser:
     """Return the parser of one command on its own (``coffeechat NAME``).
 
     It reads the same arguments as the sub-parser :func:`build_parser` makes for it,
     given without the command word; building it alone skips the top-level parser,
     which is most of what a recording command spends in argparse. ``prog`` names the
     command in its messages (``coffeechat`` alone, for the default command).
+    ``helping``: give it its description and example (False when no help is asked for:
+    a recording command need not load them).
     """
-    parser = Parser(prog=prog or f"coffeechat {name}", description=spec.description)
+    text, example = spec.description, None
+    if helping and name in MODULE_OF:
+        from coffeechat.daemon.cli.about import description, epilog
+
+        text, example = description(name, spec.description), epilog(name)
+    parser = Parser(prog=prog or f"coffeechat {name}", description=text, epilog=example)
     _global_options(parser, suppress=False)
     spec.configure(parser)
     return parser
 
 
-def _command_word(argv: Sequence[str]) -> int | None:
+def command_word(argv: Sequence[str]) -> int | None:
     """Return the index of the command word in ``argv`` (None when there is none)."""
     skip = False
     for index, word in enumerate(argv):
@@ -206,6 +243,25 @@ def _not_utf8(arguments: Sequence[str]) -> str | None:
     return None
 
 
+# Commands that only read a home (or act on reminders it holds): a home that does not
+# exist is a mistyped --home, not an empty one (mistakes.check_home). Recording commands
+# create it.
+NEEDS_A_HOME = frozenset(
+    {
+        *("ls", "show", "log", "agenda", "done", "snooze", "why", "insights", "plugins"),
+        *("fsck", "export", "draft"),
+    }
+)
+
+
+def _check_home(home: str | None) -> None:
+    """Raise UserError when the home ``--home`` or ``$COFFEECHAT_HOME`` names does not
+    exist (see :func:`coffeechat.daemon.cli.mistakes.check_home`)."""
+    from coffeechat.daemon.cli.mistakes import check_home
+
+    check_home(home)
+
+
 def _error(name: str, message: object) -> None:
     """Print a command's error as one line on stderr (escaped, a very long one cut)."""
     print(f"coffeechat {name}: {one_line(str(message), 1000)}", file=sys.stderr)
@@ -218,30 +274,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     if bad is not None:
         print(f"coffeechat: an argument is not valid UTF-8: '{one_line(bad)}'", file=sys.stderr)
         return UserError.exit_status
-    index = _command_word(arguments)
+    index = command_word(arguments)
     word, own = (
         (None, arguments) if index is None else (arguments[index], _without(arguments, index))
     )
     extra: dict[str, Command] = {}
-    wants_help = any(a in ("-h", "--help") for a in arguments[:index])
+    before = arguments[:index]  # the global options, before the command word
+    if "--version" in before:
+        from coffeechat.daemon.cli.about import print_version
+
+        return print_version()
+    wants_help = any(a in ("-h", "--help") for a in before)
     if (word is not None and word not in MODULE_OF) or wants_help:
         from coffeechat.daemon.cli.extensions import plugin_commands
 
         extra = plugin_commands(_home_argument(arguments), reserved=set(MODULE_OF))
     name = word or DEFAULT_COMMAND
     try:
-        if wants_help or (word is not None and word not in MODULE_OF and word not in extra):
-            build_parser(extra).parse_args(arguments)  # prints the help, or the mistake
-            return 2  # not reached: argparse exits on both
+        if word is not None and word not in MODULE_OF and word not in extra:
+            from coffeechat.daemon.cli.mistakes import unknown_command
+
+            print(unknown_command(word, [*MODULE_OF, *extra]), file=sys.stderr)
+            return UserError.exit_status
+        if wants_help:
+            build_parser(extra).parse_args(arguments)  # prints the help
+            return 2  # not reached: argparse exits
         spec = extra[name] if name in extra else command(name)
         prog = None if word else "coffeechat"
-        args = build_command_parser(name, spec, prog).parse_args(own)
+        helping = any(a in ("-h", "--help") for a in own)
+        args = build_command_parser(name, spec, prog, helping=helping).parse_args(own)
     except SystemExit as stop:
         return int(stop.code or 0)
     recording = MODULE_OF.get(name) == "recording"
     if not recording:
         gc.enable()  # the console script starts with it off (see coffeechat.daemon.console)
     try:
+        if name in NEEDS_A_HOME:
+            _check_home(args.home)
         from coffeechat.daemon.cli.app import App
 
         app = App(home=args.home, json=args.json, few_contacts=recording)
