@@ -19,8 +19,8 @@ from datetime import UTC, datetime, timedelta
 
 NOW_VARIABLE = "COFFEECHAT_NOW"
 SPEED_VARIABLE = "COFFEECHAT_CLOCK_SPEED"
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
 
 
 class Clock:
@@ -92,7 +92,7 @@ def clock_from_environment(environ: Mapping[str, str] | None = None) -> Clock:
 
 def micros(instant: datetime) -> int:
     """Given an aware instant, return it as whole microseconds since 1970 (UTC), exactly."""
-    return (instant - _EPOCH) // _MICROSECOND
+    return (instant - EPOCH) // MICROSECOND
 
 
 def next_hlc(now: datetime, after: int) -> int:
