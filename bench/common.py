@@ -26,12 +26,14 @@ START = datetime(2024, 1, 2, 9, 0, tzinfo=UTC)
 
 
 def journey_events(
-    contacts: int, total: int, device: str = "bench", seed: int = 7
+    contacts: int, total: int, device: str = "bench", seed: int = 7, *, varied: bool = False
 ) -> list[m.Event]:
     """Return ``total`` events over ``contacts`` people: a whole journey each, then notes.
 
     Every contact is added, planned, reached, answered, met, thanked; the rest of the
     events are notes and touchpoints spread over them, as years of use would leave.
+    ``varied``: each journey stops after a chosen number of steps, so that every stage
+    has people (the dashboard's board).
     """
     chooser = random.Random(seed)
     events: list[m.Event] = []
@@ -54,13 +56,8 @@ def journey_events(
                 industry=chooser.choice(["Computing", "Public sector", "Finance"]),
             )
         )
-        for kind in (
-            m.OutreachPlanned,
-            m.OutreachSent,
-            m.ReplyReceived,
-            m.MeetingHeld,
-            m.ThanksSent,
-        ):
+        steps = (m.OutreachPlanned, m.OutreachSent, m.ReplyReceived, m.MeetingHeld, m.ThanksSent)
+        for kind in steps[: chooser.randint(0, len(steps))] if varied else steps:
             events.append(stamp()(kind, contact=handle))
             if len(events) >= total:
                 return events[:total]
@@ -73,12 +70,13 @@ def journey_events(
     return events
 
 
-def bench_home(folder: Path, events: int, contacts: int) -> Path:
-    """Make a coffeechat home in ``folder`` whose log holds a journey of ``events``."""
+def bench_home(folder: Path, events: int, contacts: int, *, varied: bool = False) -> Path:
+    """Make a coffeechat home in ``folder`` whose log holds a journey of ``events``
+    (``varied``: journeys that stop at every stage, see :func:`journey_events`)."""
     home = folder / "home"
     (home / "log").mkdir(parents=True)
     (home / "device").write_text("bench\n")
-    write_log(home / "log", journey_events(contacts, events))
+    write_log(home / "log", journey_events(contacts, events, varied=varied))
     return home
 
 
