@@ -117,6 +117,23 @@ def test_the_token_is_exchanged_for_an_httponly_samesite_strict_cookie(reading: 
     assert status == 200
 
 
+def test_a_refused_post_ends_its_connection_so_its_body_is_never_a_request(
+    reading: Served,
+) -> None:
+    hidden = f"GET /static/app.css HTTP/1.1\r\nHost: 127.0.0.1:{reading.port}\r\n\r\n"
+    with socket.create_connection((reading.host, reading.port), timeout=5) as connection:
+        connection.sendall(
+            (
+                f"POST /reminders/abcdefg/done HTTP/1.1\r\nHost: 127.0.0.1:{reading.port}\r\n"
+                f"Content-Length: {len(hidden)}\r\n\r\n{hidden}"
+            ).encode()
+        )
+        answer = b""
+        while chunk := connection.recv(65536):  # the server closes: no timeout here
+            answer += chunk
+    assert answer.count(b"HTTP/1.1 ") == 1 and answer.startswith(b"HTTP/1.1 401")
+
+
 def test_the_host_header_must_name_this_server_as_its_url_does(reading: Served) -> None:
     cookie = cookie_of(reading)
     for host in (f"127.0.0.1:{reading.port}", f"localhost:{reading.port}"):

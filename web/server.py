@@ -305,6 +305,7 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "coffeechat"
     sys_version = ""
     dashboard: Dashboard  # set on the subclass each server makes
+    form_read = False  # whether this request's body has been read
 
     def do_GET(self) -> None:
         self._serve("GET")
@@ -313,6 +314,7 @@ class Handler(BaseHTTPRequestHandler):
         self._serve("POST")
 
     def _serve(self, method: str) -> None:
+        self.form_read = False
         guard = self.dashboard.guard
         if not guard.host_allowed(self.headers.get("Host")):
             self._send(_plain(HTTPStatus.FORBIDDEN, "this server answers only to its own URL"))
@@ -365,6 +367,7 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return _plain(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "a form is at most 64 KiB")
         body = self.rfile.read(length).decode("utf-8", "replace")
+        self.form_read = True
         form = {key: values[-1] for key, values in parse_qs(body, keep_blank_values=True).items()}
         if not guard.origin_allowed(self.headers.get("Origin")) or not guard.csrf_matches(
             form.get("csrf")
@@ -389,6 +392,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def _send(self, response: Response) -> None:
         self.send_response(response.status)
+        if self.command == "POST" and not self.form_read:
+            # Refused before its body was read: that body must never be taken for the
+            # next request on this connection, so the connection ends here.
+            self.close_connection = True
+            self.send_header("Connection", "close")
         for name, value in (*response.headers, *SECURITY_HEADERS):
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(response.body)))
