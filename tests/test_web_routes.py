@@ -463,3 +463,15 @@ def test_the_help_says_what_serve_does(cli: Runner) -> None:
     result = cli("serve", "--help")
     assert result.status == 0 and "--no-open" in result.stdout and "127.0.0.1" in result.stdout
     assert "serve" in cli("help").stdout
+
+
+def test_an_empty_home_shows_every_page(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    with serving(home) as served:
+        cookie = cookie_of(served)
+        for path in ("/", "/today", "/insights"):
+            status, _, body = served.request("GET", path, headers={"Cookie": cookie})
+            assert status == 200, (path, body[:300])
+        _, _, today = served.request("GET", "/today", headers={"Cookie": cookie})
+        assert "nothing is due: well done" in today
