@@ -83,7 +83,7 @@ def verdict(
         )
     renew = lease.until - now < duration / 2
     settling = lease.since + takeover_wait
-    if not alone and now < settling:
+    if lease.contested and now < settling:
         return Verdict(
             False,
             renew,

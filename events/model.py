@@ -226,6 +226,9 @@ class DeliveryLease(Event, frozen=True, kw_only=True, tag="delivery.lease"):
 
     until: datetime
     offers: list[str] = []
+    # Claimed beside other devices' segments: it delivers only after the takeover wait,
+    # so that a competing claim still in transit can arrive (docs/daemon.md).
+    contested: bool = False
 
 
 # --- e-mail sent by the daemon (docs/mail.md) --------------------------------------------

@@ -175,6 +175,7 @@ class Lease(msgspec.Struct, array_like=True):
     since: datetime  # when this device's claim began (renewals keep it)
     event: str
     offers: list[str] = []
+    contested: bool = False  # the claim was made beside other devices (it waits first)
 
 
 class QueuedMail(msgspec.Struct, kw_only=True):
@@ -481,8 +482,11 @@ def _on_lease(state: State, event: m.DeliveryLease) -> None:
     if current is not None and current.device != event.device and current.until > event.at:
         return
     holder = current is not None and current.device == event.device and current.until > event.at
-    since = current.since if holder and current is not None else event.at
-    state.lease = Lease(event.device, event.until, since, event.id, list(event.offers))
+    if holder and current is not None:  # a renewal or a release keeps the claim's start
+        since, contested = current.since, current.contested
+    else:
+        since, contested = event.at, event.contested
+    state.lease = Lease(event.device, event.until, since, event.id, list(event.offers), contested)
 
 
 def _on_mail_queued(state: State, event: m.MailQueued) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import msgspec
+
 from coffeechat.daemon.lease import verdict
 from coffeechat.events import model as m
 from coffeechat.events.projection import Lease, State, apply_all
@@ -117,12 +119,25 @@ def test_verdict_for_the_holder_delivers_and_renews_only_past_half():
     assert (late.deliver, late.claim) == (True, True)
 
 
-def test_verdict_for_a_fresh_holder_beside_others_waits_for_the_takeover():
-    lease = Lease("laptop-aaaaaa", T0 + DAY, T0, "e1")
+def test_verdict_for_a_fresh_contested_holder_waits_for_the_takeover():
+    lease = Lease("laptop-aaaaaa", T0 + DAY, T0, "e1", [], contested=True)
     waiting = decide(lease, "laptop-aaaaaa", T0 + timedelta(minutes=1))
     assert (waiting.deliver, waiting.wake) == (False, T0 + WAIT)
     settled = decide(lease, "laptop-aaaaaa", T0 + WAIT)
     assert settled.deliver
+
+
+def test_verdict_for_a_holder_that_claimed_alone_never_waits_when_a_device_appears():
+    lease = Lease("laptop-aaaaaa", T0 + DAY, T0, "e1")  # claimed alone
+    assert decide(lease, "laptop-aaaaaa", T0 + timedelta(seconds=10)).deliver
+
+
+def test_lease_fold_keeps_a_claims_contest_through_renewals():
+    claim = lease_event("laptop-aaaaaa", T0, T0 + DAY)
+    contested = m.DeliveryLease(**{**msgspec.structs.asdict(claim), "contested": True})
+    renewal = lease_event("laptop-aaaaaa", T0 + timedelta(hours=13), T0 + timedelta(hours=37))
+    lease = holder(contested, renewal)
+    assert lease is not None and lease.contested and lease.since == T0
 
 
 def test_verdict_with_always_or_never_ignores_the_lease():
