@@ -36,15 +36,17 @@ class Verdict:
     """What the lease says this daemon may do at one moment.
 
     ``deliver``: deliver what is due now. ``claim``: append a lease (a claim, or a
-    renewal) until ``now + lease``. ``wake``: look again no later than this (when the
-    other device's lease lapses, or the takeover wait ends). ``reason``: one line for
-    the log, the status and ``doctor``.
+    renewal) until ``now + lease``; ``contested``: that claim takes over a lease beside
+    other devices, so it waits ``takeover_wait`` before delivering. ``wake``: look again
+    no later than this (when the other device's lease lapses, or the takeover wait ends).
+    ``reason``: one line for the log, the status and ``doctor``.
     """
 
     deliver: bool
     claim: bool
     wake: datetime | None
     reason: str
+    contested: bool = False
 
 
 def verdict(
@@ -72,7 +74,7 @@ def verdict(
             f"{lease.device} delivers (its lease runs until {_utc(lease.until)})",
         )
     if lease is None or lease.device != device or lease.until <= now:
-        if alone:
+        if alone or lease is None:
             return Verdict(True, True, None, "delivers (took the delivery lease)")
         return Verdict(
             False,
@@ -80,6 +82,7 @@ def verdict(
             now + takeover_wait,
             f"took the delivery lease: delivers from {_utc(now + takeover_wait)}, "
             "once a competing claim could have arrived",
+            contested=True,
         )
     renew = lease.until - now < duration / 2
     settling = lease.since + takeover_wait

@@ -77,9 +77,11 @@ class Outward:
         )
         if result.claim:
             stamp = Stamp(now, device, settings.timezone or "UTC", after=state.last_hlc)
-            contested = not self.alone(device)
             lease = stamp(
-                m.DeliveryLease, until=now + daemon.lease.delta, offers=offers, contested=contested
+                m.DeliveryLease,
+                until=now + daemon.lease.delta,
+                offers=offers,
+                contested=result.contested,
             )
             record([lease])
         if self.verdict is None or result.reason != self.verdict.reason:

@@ -93,9 +93,16 @@ def test_verdict_with_no_lease_alone_claims_and_delivers_at_once():
     assert (result.deliver, result.claim) == (True, True)
 
 
-def test_verdict_with_no_lease_beside_other_devices_claims_and_waits():
+def test_verdict_with_no_lease_ever_beside_other_devices_claims_and_delivers():
     result = decide(None, "laptop-aaaaaa", T0)
-    assert (result.deliver, result.claim, result.wake) == (False, True, T0 + WAIT)
+    assert (result.deliver, result.claim, result.contested) == (True, True, False)
+
+
+def test_verdict_with_its_own_lapsed_lease_beside_other_devices_claims_and_waits():
+    lease = Lease("laptop-aaaaaa", T0 + DAY, T0, "e1")
+    result = decide(lease, "laptop-aaaaaa", T0 + 2 * DAY)
+    assert (result.deliver, result.claim, result.contested) == (False, True, True)
+    assert result.wake == T0 + 2 * DAY + WAIT
 
 
 def test_verdict_with_another_devices_valid_lease_stays_quiet_until_it_lapses():
@@ -108,7 +115,7 @@ def test_verdict_with_another_devices_valid_lease_stays_quiet_until_it_lapses():
 def test_verdict_with_a_lapsed_lease_of_another_device_claims_it():
     lease = Lease("server-bbbbbb", T0 + DAY, T0, "e1")
     result = decide(lease, "laptop-aaaaaa", T0 + 2 * DAY)
-    assert (result.deliver, result.claim) == (False, True)
+    assert (result.deliver, result.claim, result.contested) == (False, True, True)
 
 
 def test_verdict_for_the_holder_delivers_and_renews_only_past_half():
