@@ -64,7 +64,8 @@ class Outward:
         record: Append,
     ) -> Verdict:
         """Say whether this daemon delivers at ``now``; claim or renew the lease when the
-        rule says so (appended through ``record``, folded into ``state``)."""
+        rule says so (appended through ``record``, which raises OSError when the log cannot
+        be written: the verdict stands, the claim is tried again next cycle)."""
         daemon = settings.daemon
         result = verdict(
             state.lease,
@@ -83,7 +84,10 @@ class Outward:
                 offers=offers,
                 contested=result.contested,
             )
-            record([lease])
+            try:
+                record([lease])
+            except OSError as error:  # delivering matters more; the claim is made next time
+                self._say(f"could not record the delivery lease: {error}")
         if self.verdict is None or result.reason != self.verdict.reason:
             LOG.info("%s", result.reason)
         self.verdict = result

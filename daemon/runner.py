@@ -156,7 +156,7 @@ class Daemon:
             self.replay_tail()
             offers = offers_of(self.settings, [channel.name for channel in self.channels])
             lease = self.outward.decide(
-                self.state, self.device, now, self.settings, offers, self.record
+                self.state, self.device, now, self.settings, offers, self._append
             )
             next_wake = self._cycle(now, delivering=lease.deliver)
             jobs = self.outward.run(
