@@ -432,6 +432,52 @@ def every(
     return Decision([event])
 
 
+# --- reminders -------------------------------------------------------------------------------
+
+# The step a reminder asks for: ``done`` on it records that step (whose event clears the
+# reminder by itself); every other kind (prep, on-time, book, did-it-happen, digest, mail,
+# a recurring reminder of your own) records only ``reminder.done``.
+STEP_OF_KIND = {
+    "thank-you": "thanks.sent",
+    "reach-out": "outreach.sent",
+    "nudge": "outreach.sent",  # a follow-up outreach (not the closing word)
+    "keep-in-touch": "touch.logged",
+    "follow-up": "touch.logged",
+    "congratulate": "touch.logged",
+}
+
+
+def done(
+    state: State,
+    stamp: Stamp,
+    reminder_id: str,
+    kind: str,
+    contact: Contact | None,
+    occurrence: datetime | None,
+    *,
+    step: bool = True,
+) -> Decision:
+    """A reminder is taken care of: record the journey step it asks for, else
+    ``reminder.done`` (one occurrence of a repeating reminder).
+
+    ``step`` is False for a reminder of a step kind that asks for no step (the closing
+    word of the nudges). The CLI and the dashboard (which runs ``coffeechat done``) both
+    decide here.
+    """
+    wanted = STEP_OF_KIND.get(kind) if step and contact is not None else None
+    if contact is not None and contact.archived is not None:
+        wanted = None
+    if wanted == "thanks.sent" and contact is not None and contact.met is not None:
+        return thank(state, stamp, contact, None)
+    if wanted == "outreach.sent" and contact is not None:
+        last = max(contact.outreaches, key=lambda o: o.at, default=None)
+        channel = last.channel if kind == "nudge" and last is not None else "email"
+        return reach(state, stamp, contact, channel, None, None)
+    if wanted == "touch.logged" and contact is not None:
+        return touch(state, stamp, contact, None, None)
+    return Decision([stamp(m.ReminderDone, reminder=reminder_id, occurrence=occurrence)])
+
+
 # --- corrections -----------------------------------------------------------------------------
 
 # What the daemon records about the world (a delivery, a lease, an e-mail handed to the

@@ -174,10 +174,29 @@ def _find(app: App, query: str) -> Reminder:
 
 
 def _run_done(app: App, args: argparse.Namespace) -> None:
+    from coffeechat.events.decisions import done
+    from coffeechat.plugins.reminders import reminder_id
+
     reminder = _find(app, args.reminder)
-    stamp = app.stamp()
-    event = stamp(m.ReminderDone, reminder=reminder.id, occurrence=reminder.occurrence)
-    app.record(Decision([event]), lambda e: f"done: {reminder.message}  [{short_id(e.id)}]")
+    contact = app.state.contacts.get(reminder.contact) if reminder.contact else None
+    # The nudges' closing word asks for no follow-up: done on it only marks it done.
+    closing = reminder_id(reminder.kind, reminder.contact, reminder.because, "closing")
+    decision = done(
+        app.state,
+        app.stamp(),
+        reminder.id,
+        reminder.kind,
+        contact,
+        reminder.occurrence,
+        step=reminder.id != closing,
+    )
+
+    def said(event: m.Event) -> str:
+        if isinstance(event, m.ReminderDone):
+            return f"done: {reminder.message}  [{short_id(event.id)}]"
+        return f"done: {describe(event, app.state, app.zone)}"  # the step it recorded
+
+    app.record(decision, said)
 
 
 def _configure_snooze(parser: argparse.ArgumentParser) -> None:
@@ -222,6 +241,7 @@ def _run_why(app: App, args: argparse.Namespace) -> None:
         f"  kind {reminder.kind}, due {moment(reminder.due, app.zone, app.now)}, "
         f"{reminder.priority} priority, from the rule '{reminder.rule}'"
     )
+    app.out(f"  done records {_done_records(app, reminder)}")
     if not causes:
         app.out("  caused by a schedule, not by an event")
     for event in causes:
@@ -229,6 +249,20 @@ def _run_why(app: App, args: argparse.Namespace) -> None:
             f"  because {moment(event.at, app.zone, app.now)}  "
             f"{describe(event, app.state, app.zone)}"
         )
+
+
+def _done_records(app: App, reminder: Reminder) -> str:
+    """Return what ``done`` on this reminder records: the journey step, or only done."""
+    from coffeechat.events.decisions import STEP_OF_KIND
+    from coffeechat.plugins.reminders import reminder_id
+
+    contact = app.state.contacts.get(reminder.contact) if reminder.contact else None
+    closing = reminder_id(reminder.kind, reminder.contact, reminder.because, "closing")
+    step = STEP_OF_KIND.get(reminder.kind)
+    if step is None or contact is None or reminder.id == closing:
+        return "reminder.done (no journey step)"
+    command = {"thanks.sent": "thank", "outreach.sent": "reach", "touch.logged": "touch"}[step]
+    return f"{step}, as 'coffeechat {command} {contact.handle}' would"
 
 
 # --- plugins -------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Ask for an introduction, and close the loop.
 
 - An ask made at ``met`` (``--asked``) with no introduction from that contact
-  ``follow_up_after`` (7 days) later: follow up, politely.
+  ``follow_up_after`` (7 days) later: follow up, politely (a touch since the ask, which
+  ``done`` records, settles it).
 - When you meet someone a contact introduced you to, tell the introducer how it went
   and thank them (due ``thank_you_after`` after that meeting; ``touch`` the introducer,
   or ``done``, settles it).
@@ -30,7 +31,9 @@ def coffeechat_reminders(state: State, now: datetime, settings: Settings) -> lis
                 for handle in contact.introduced
                 if handle in state.contacts
             )
-            if not introduced_since:
+            # A touch since the ask is the follow-up (``done`` on this reminder records one).
+            followed_up = contact.touched is not None and contact.touched.at >= asked.at
+            if not introduced_since and not followed_up:
                 reminders.append(
                     make_reminder(
                         "follow-up",
