@@ -103,6 +103,7 @@ class Daemon:
         self.next_ping: float | None = None
         self.warned: set[str] = set()
         self.reminders: dict[str, Reminder] = {}
+        self.due_once: set[tuple[str, str]] = set()  # --once: (reminder, occurrence) it owed
 
     # --- setting up ---------------------------------------------------------------------
 
@@ -206,6 +207,7 @@ class Daemon:
                     next_wake = min(next_wake, retry)
         self.dispatcher.backoff.keep_only(owed)
         if due and delivering:
+            self.due_once.update((reminder.id, occurrence) for reminder, occurrence, _ in due)
             self.deliver(due, now)
         if self.ledger.pending:
             next_wake = min(next_wake, now + LEDGER_RETRY)
@@ -437,7 +439,9 @@ class Daemon:
 
     def run_once(self) -> int:
         """Deliver what is due now, wait for the channels, record; 1 when something
-        delivered could not be recorded in the log (it is kept beside it)."""
+        delivered could not be recorded in the log (it is kept beside it), or when a due
+        reminder reached no channel (with no channel configured, the daemon's log is the
+        channel: it always takes it)."""
         try:
             while True:
                 self.cycle(self.clock.now())
@@ -452,6 +456,19 @@ class Daemon:
                 "%d deliveries are not recorded in the log yet (%s)",
                 len(self.ledger.pending),
                 self.ledger.problem,
+            )
+            return 1
+        unreached = sorted(
+            reminder
+            for reminder, occurrence in self.due_once
+            if not self.state.delivered.get(reminder, {}).get(occurrence)
+        )
+        if unreached:
+            LOG.error(
+                "%d due reminders reached no channel (%s): the next run tries again; "
+                "'coffeechat channels test' says why",
+                len(unreached),
+                ", ".join(unreached),
             )
             return 1
         return 0
@@ -511,7 +528,7 @@ def _status(upcoming: Reminder | None, zone: Any) -> str:
         return "nothing coming"
     when = upcoming.due.astimezone(zone)
     who = f" for {upcoming.contact}" if upcoming.contact else ""
-    return f"next: {upcoming.kind}{who} at {when:%a %d %b %H:%M}"
+    return f"next: {upcoming.kind}{who} at {when:%a} {when.day} {when:%b %H:%M}"
 
 
 def check_config_permissions(path: str) -> None:
