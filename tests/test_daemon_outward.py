@@ -134,3 +134,17 @@ def test_daemon_with_a_password_in_a_config_others_can_read_refuses_it(
     assert f"the [{section}] password (secrets)" in result.stderr
     assert "hunter2" not in result.stderr
     assert f"chmod 600 {home / 'config.toml'}" in result.stderr
+
+
+def test_agenda_shows_queued_mail_as_kind_mail_and_done_finds_it(cli: Runner, home: Path):
+    configure(home, '[mail]\nfrom = "Me <me@example.org>"\nsmtp = "smtp://127.0.0.1:9"\n')
+    ok(cli, "add", "Ada Lovelace", "--email", "ada@example.org", "--learn", "how she started")
+    ok(cli, "send", "ada", "--kind", "outreach")  # waits for Tuesday 09:00
+    agenda = json.loads(ok(cli, "--json", "agenda"))
+    (row,) = [r for r in agenda["reminders"] if r["kind"] == "mail"]
+    assert row["contact"] == "ada-lovelace"
+    assert row["due"].startswith("2026-12-01T09:00")
+    assert "outreach e-mail to Ada Lovelace goes out" in row["message"]
+    assert "mail" in ok(cli, "agenda")
+    why = cli("why", row["id"], now=NOW)
+    assert why.status == 0, why.stderr

@@ -46,12 +46,22 @@ class Rules:
             app.warn(problem.describe())
 
     def reminders(self, state: State, now: datetime) -> list[Reminder]:
-        """Evaluate every rule; warn about the ones that failed (naming the plugin)."""
+        """Evaluate every rule (warning about the ones that failed, naming the plugin), and
+        add the queued e-mail; return them all in the agenda's order."""
         from coffeechat.plugins.reminders import evaluate
 
         reminders, failures = evaluate(self.plugins, state, now, self.settings)
         for failure in failures:
             self.app.warn(failure.describe())
+        if state.mail:  # queued e-mail is on the agenda too, as kind "mail" (docs/mail.md)
+            from coffeechat.daemon.mailer import queued_mail_rows
+            from coffeechat.plugins.reminders import PRIORITIES, apply_user_actions
+
+            mail = apply_user_actions(queued_mail_rows(state, now, self.app.zone), state)
+            reminders = sorted(
+                [*reminders, *mail],
+                key=lambda r: (r.due, -PRIORITIES.index(r.priority), r.id),
+            )
         return reminders
 
 
