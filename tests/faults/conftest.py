@@ -56,7 +56,9 @@ class FaultReport:
         self.rows.append(figures)
         return figures
 
-    def count(self, scenario: str, expected: list[str], observed: list[str], detail: str = "") -> Figures:
+    def count(
+        self, scenario: str, expected: list[str], observed: list[str], detail: str = ""
+    ) -> Figures:
         """Record figures computed from what was expected and what was observed.
 
         ``expected`` holds one key per thing tried (an event id, a reminder id); ``observed``
