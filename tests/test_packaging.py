@@ -57,6 +57,8 @@ def test_wheel_carries_its_licence_metadata_and_the_plugin_authors_tools(wheel: 
     assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names)
     assert "coffeechat/plugins/py.typed" in names  # plugin authors import coffeechat.plugins
     assert "coffeechat/events/py.typed" in names
+    for kind in ("outreach", "nudge", "thank-you", "follow-up", "congratulate"):
+        assert f"coffeechat/plugins/templates/{kind}.txt" in names  # the e-mail templates
     metadata = archive.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
     for line in (
         "License-Expression: MIT",
