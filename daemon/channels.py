@@ -62,14 +62,29 @@ class LogChannel:
         return True
 
 
-def build_channels(
-    configured: list[ChannelSettings], plugins: Plugins, environ: Mapping[str, str]
-) -> list[Channel]:
-    """Return the channels to deliver through (see the module's docstring)."""
+def channel_factories(plugins: Plugins) -> dict[str, Any]:
+    """Return each scheme a plugin registered (``*`` is Apprise's) with what builds it."""
     factories: dict[str, Any] = {}
     for _plugin, args, kwargs in plugins.collect("coffeechat_channels"):
         scheme, factory = (*args, *kwargs.values())[:2]
         factories.setdefault(scheme, factory)
+    return factories
+
+
+def channel_url(entry: ChannelSettings) -> str:
+    """Return a ``[[channels]]`` entry's URL (``config://PATH`` for an Apprise file)."""
+    return entry.url if entry.url is not None else f"config://{entry.config}"
+
+
+def build_channels(
+    configured: list[ChannelSettings],
+    plugins: Plugins,
+    environ: Mapping[str, str],
+    problems: list[tuple[str, str]] | None = None,
+) -> list[Channel]:
+    """Return the channels to deliver through (see the module's docstring); those that
+    cannot be built are logged, and added to ``problems`` as (name, why) when given."""
+    factories = channel_factories(plugins)
     if not configured:
         channels = [Channel("log", [], LogChannel())]
         desktop = factories.get("desktop")
@@ -78,17 +93,21 @@ def build_channels(
         return channels
     channels = []
     for index, entry in enumerate(configured, 1):
-        url = entry.url if entry.url is not None else f"config://{entry.config}"
+        url = channel_url(entry)
         scheme = url.partition("://")[0]
         name = entry.name or f"{redact(url)} (channel {index})"
         factory = factories.get(scheme) or factories.get("*")
         if factory is None:
             LOG.error("channel %s: no plugin handles %s", name, redact(url))
+            if problems is not None:
+                problems.append((name, f"no plugin handles {redact(url)}"))
             continue
         try:
             channels.append(Channel(name, entry.tags, factory(url)))
         except Exception as error:
             LOG.error("channel %s: cannot be set up: %s", name, _redacted(error, url))
+            if problems is not None:
+                problems.append((name, f"cannot be set up: {_redacted(error, url)}"))
     return channels
 
 

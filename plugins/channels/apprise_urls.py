@@ -12,6 +12,7 @@ daemon counts it as unanswered rather than failed (docs/daemon.md).
 
 import logging
 import os
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -51,7 +52,16 @@ class AppriseChannel:
                 raise ValueError("Apprise could not read that configuration file")
             self.apprise.add(config)
         elif not self.apprise.add(with_timeouts(url)):
-            raise ValueError("Apprise does not understand that URL")
+            scheme = url.partition("://")[0]
+            if scheme.lower() not in apprise_schemes():
+                raise ValueError(
+                    f"no Apprise service or plugin has the scheme {scheme}:// "
+                    "(the services: https://github.com/caronc/apprise/wiki)"
+                )
+            raise ValueError(
+                f"Apprise does not accept that {scheme}:// URL: a part is missing or "
+                "malformed, or the service needs a package this install lacks"
+            )
 
     def send(self, title: str, body: str, reminder: Any) -> bool:
         """Deliver through Apprise; True only when every service took it.
@@ -64,11 +74,74 @@ class AppriseChannel:
         )
         # Apprise 2.x returns a result object, truthy only on SUCCESS (not PARTIAL).
         ok = bool(result)
-        self.last_error = None if ok else f"Apprise: {getattr(result, 'status', result)}"
+        self.last_error = None if ok else failure_cause(result)
         if not ok and _unanswered(result):
             # The request went out and no answer came: the service may have shown it.
-            raise TimeoutError(f"{self.last_error}, no answer in time")
+            raise TimeoutError(self.last_error)
         return ok
+
+
+def apprise_schemes() -> set[str]:
+    """Return every scheme Apprise has a service for (``json``, ``ntfy``, ``mailto`` …)."""
+    from apprise.manager_plugins import NotificationManager
+
+    manager: Any = NotificationManager()  # type: ignore[no-untyped-call]
+    return {str(scheme).lower() for scheme in manager.schemas()}
+
+
+# Why a request failed, read from what Apprise logged for it: fixed words only, never
+# the log line itself (it may quote a URL, a token or a topic).
+_CAUSES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"Read timed out\.? \(read timeout=([\d.]+)\)"), "timeout: no answer within {0} s"),
+    (re.compile(r"Read timed out"), "timeout: no answer in time"),
+    (re.compile(r"connect timeout=([\d.]+)"), "timeout: could not connect within {0} s"),
+    (re.compile(r"Connection refused"), "connection refused"),
+    (
+        re.compile(
+            r"Name or service not known|Temporary failure in name resolution"
+            r"|nodename nor servname|getaddrinfo failed|No address associated"
+        ),
+        "host not found",
+    ),
+    (
+        re.compile(r"CERTIFICATE_VERIFY_FAILED|SSLError|SSL:"),
+        "TLS error (certificate or handshake)",
+    ),
+    (
+        re.compile(r"Connection aborted|closed connection without response|RemoteDisconnected"),
+        "connection closed without an answer",
+    ),
+    (re.compile(r":\s*([A-Za-z][A-Za-z ()-]{0,60}?)\.?,\s*error=(\d{3})\b"), "HTTP {1} ({0})"),
+    (re.compile(r"error=(\d{3})\b"), "HTTP {0}"),
+    (re.compile(r"Connection error|Socket Exception"), "connection failed"),
+]
+
+
+def failure_cause(result: Any) -> str:
+    """Return why a failed Apprise notification did not go through, in a few words
+    (``connection refused``, ``timeout: no answer within 5 s``, ``HTTP 500 (…)``), one
+    per service that failed; secrets are never part of it."""
+    causes: list[str] = []
+    for service in getattr(result, "results", ()):
+        status = getattr(getattr(service, "status", None), "name", "")
+        if status == "SUCCESS":
+            continue
+        text = "\n".join(str(getattr(entry, "message", "")) for entry in service.logs())
+        cause = _explain(text) or ("timeout" if status == "TIMEOUT" else "")
+        name = getattr(service, "name", "") or "the service"
+        causes.append(cause or f"{name} refused it ({status or 'failure'}, no reason given)")
+    if not causes:
+        status = getattr(getattr(result, "status", None), "name", str(result))
+        return f"Apprise: {status.lower()} (no service was notified)"
+    return "; ".join(dict.fromkeys(causes))
+
+
+def _explain(text: str) -> str:
+    for pattern, words in _CAUSES:
+        found = pattern.search(text)
+        if found:
+            return words.format(*(group.strip() for group in found.groups()))
+    return ""
 
 
 # What requests and urllib3 say when a request was sent and no answer came back (unlike
