@@ -246,8 +246,21 @@ def plan(
     state: State, stamp: Stamp, contact: Contact, learn: str | None, at: datetime | None
 ) -> Decision:
     """You intend to reach out; tip when there is nothing specific to learn yet."""
-    event = stamp(m.OutreachPlanned, check_at(stamp, at), contact=contact.handle, learn=learn)
-    return Decision([event], tips=_learn_tip(contact, learn))
+    when = check_at(stamp, at)
+    event = stamp(m.OutreachPlanned, when, contact=contact.handle, learn=learn)
+    return Decision([event], tips=_learn_tip(contact, learn), notices=_new_round(contact, when))
+
+
+def _new_round(contact: Contact, when: datetime) -> list[str]:
+    """Return the notice that a plan or outreach at ``when`` starts a new round, when the
+    contact's last round had ended (thanked, declined, or the nudges ran out)."""
+    from coffeechat.events.stages import round_end
+
+    end, how = round_end(contact, when)
+    if end is None or when <= end:
+        return []
+    why = {"thanked": "thanked", "declined": "declined", "no-reply": "no reply after the nudges"}
+    return [f"a new round with {contact.name} starts (the last one ended: {why[how or '']})"]
 
 
 def reach(
@@ -265,7 +278,9 @@ def reach(
     event = stamp(m.OutreachSent, when, contact=contact.handle, channel=channel, learn=learn)
     zone, whose = (zone_named(contact.tz), "their") if contact.tz else (stamp.zone, "your")
     tips = send_time_tip(when, zone, whose) if channel == "email" else []
-    return Decision([event], tips=tips + _learn_tip(contact, learn))
+    return Decision(
+        [event], tips=tips + _learn_tip(contact, learn), notices=_new_round(contact, when)
+    )
 
 
 def reply(

@@ -43,7 +43,7 @@ from coffeechat.events.log import (
 )
 from coffeechat.events.names import ascii_name_of
 
-PROJECTION_VERSION = 11  # bump whenever the state's layout changes: snapshots are rebuilt
+PROJECTION_VERSION = 12  # bump whenever the state's layout changes: snapshots are rebuilt
 PROFILE_FIELDS = (
     "email",
     "phone",
@@ -407,8 +407,10 @@ def _on_held(state: State, event: m.MeetingHeld) -> None:
     )
     if _later(contact.met, event):
         contact.met = Step(event.at, event.id)
-        if contact.meeting is not None and contact.meeting.booked.at <= event.at:
-            contact.meeting = None
+        # The latest meeting consumes the pending booking whatever the dates: the meeting
+        # happened on another day than booked (a booking recorded after this was folded
+        # is a new one, kept by _on_scheduled when it comes later).
+        contact.meeting = None
 
 
 def _on_thanked(state: State, event: m.ThanksSent) -> None:

@@ -124,3 +124,43 @@ def test_done_on_each_kind_records_its_step_or_only_done(cli: Runner, home: Path
     tomorrow = "2026-11-27T10:00:00+01:00"
     recurring = [r for r in agenda(cli, now=tomorrow) if r["kind"] == "recurring"]
     assert done_types(cli, recurring[0]["id"], now=tomorrow) == ["reminder.done"]
+
+
+# --- 2. a step fulfils the step it answers, whatever the dates ------------------------------
+
+
+def test_reach_dated_before_the_plan_fulfils_it(cli: Runner) -> None:
+    ok(cli("add", "Ada Lovelace", "--learn", "engines"))
+    ok(cli("plan", "ada"))
+    ok(cli("reach", "ada", "--at", "thu 10:00"))  # last Thursday, before the plan
+    assert stage(cli, "ada") == "reached"
+    assert not [r for r in agenda(cli) if r["kind"] == "reach-out"]
+
+
+def test_met_before_the_booked_day_consumes_the_booking(cli: Runner) -> None:
+    ok(cli("add", "Max Weber"))
+    ok(cli("schedule", "max", "mon 10:00"))
+    ok(cli("met", "max", "--at", "-1d"))
+    assert stage(cli, "max") == "met"
+    kinds = {r["kind"] for r in agenda(cli) if r["contact"] == "max-weber"}
+    assert "prep" not in kinds and "on-time" not in kinds and "did-it-happen" not in kinds
+    assert "thank-you" in kinds
+
+
+def test_a_plan_after_a_finished_round_starts_a_new_one_and_says_so(cli: Runner) -> None:
+    ok(cli("add", "Grace Hopper", "--learn", "compilers"))
+    ok(cli("met", "grace", "--at", "2026-06-01 10:00"))
+    ok(cli("thank", "grace", "--at", "2026-06-01 18:00"))
+    assert stage(cli, "grace") == "thanked"
+    planned = ok(cli("plan", "grace"))
+    assert "a new round with Grace Hopper starts (the last one ended: thanked)" in planned.stderr
+    assert stage(cli, "grace") == "planned"
+    # Nudges that ran out end a round too: an outreach months later starts a new one.
+    ok(cli("add", "Alan Turing", "--learn", "machines"))
+    ok(cli("reach", "alan", "--at", "2026-08-04 10:00"))
+    assert stage(cli, "alan") == "no-reply"
+    again = ok(cli("reach", "alan"))
+    assert "the last one ended: no reply after the nudges" in again.stderr
+    assert stage(cli, "alan") == "reached"
+    nudges = [r for r in agenda(cli) if r["kind"] == "nudge" and r["contact"] == "alan-turing"]
+    assert nudges and all("(1 of 2)" in r["message"] for r in nudges)

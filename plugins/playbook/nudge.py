@@ -11,6 +11,7 @@ cancels them all. Day-long durations count on the wall clock of the contact's zo
 from datetime import datetime
 
 from coffeechat.events.projection import State
+from coffeechat.events.stages import current_run
 from coffeechat.plugins import hookimpl
 from coffeechat.plugins.playbook.common import (
     contact_zone,
@@ -18,7 +19,6 @@ from coffeechat.plugins.playbook.common import (
     shift,
     stage,
     tracked,
-    unanswered,
     user_zone,
 )
 from coffeechat.plugins.reminders import Reminder, make_reminder, reminder_id
@@ -34,7 +34,7 @@ def coffeechat_reminders(state: State, now: datetime, settings: Settings) -> lis
     for contact in tracked(state):
         if stage(contact, now, settings, state) not in ("reached", "no-reply"):
             continue
-        run = unanswered(contact)
+        run = current_run(contact, None, playbook.nudge_after.delta, playbook.max_nudges)
         if not run:
             continue
         first, because = run[0], [outreach.event for outreach in run]
