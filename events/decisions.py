@@ -247,8 +247,22 @@ def plan(
 ) -> Decision:
     """You intend to reach out; tip when there is nothing specific to learn yet."""
     when = check_at(stamp, at)
+    if _stage(contact, when) == "planned" and contact.planned is not None:
+        return _already(f"outreach to {contact.name} planned")
     event = stamp(m.OutreachPlanned, when, contact=contact.handle, learn=learn)
-    return Decision([event], tips=_learn_tip(contact, learn), notices=_new_round(contact, when))
+    notices = _new_round(contact, when) + _restored(contact)
+    return Decision([event], tips=_learn_tip(contact, learn), notices=notices)
+
+
+def _stage(contact: Contact, when: datetime) -> str:
+    from coffeechat.events.stages import stage_of
+
+    return stage_of(contact, when)
+
+
+def _already(what: str) -> Decision:
+    """The same step twice in a row: nothing to append, and the user hears so."""
+    return Decision([], notices=[f"already recorded: {what}"])
 
 
 def _new_round(contact: Contact, when: datetime) -> list[str]:
@@ -278,15 +292,22 @@ def reach(
     event = stamp(m.OutreachSent, when, contact=contact.handle, channel=channel, learn=learn)
     zone, whose = (zone_named(contact.tz), "their") if contact.tz else (stamp.zone, "your")
     tips = send_time_tip(when, zone, whose) if channel == "email" else []
-    return Decision(
-        [event], tips=tips + _learn_tip(contact, learn), notices=_new_round(contact, when)
-    )
+    notices = _new_round(contact, when) + _restored(contact)
+    return Decision([event], tips=tips + _learn_tip(contact, learn), notices=notices)
+
+
+def _restored(contact: Contact) -> list[str]:
+    if contact.archived is None:
+        return []
+    return [f"{contact.name} was archived: this brings them back"]
 
 
 def reply(
     state: State, stamp: Stamp, contact: Contact, declined: bool, at: datetime | None
 ) -> Decision:
     """They answered (or declined)."""
+    if _stage(contact, check_at(stamp, at)) == ("declined" if declined else "replied"):
+        return _already(f"{contact.name} {'declined' if declined else 'replied'}")
     event = stamp(m.ReplyReceived, check_at(stamp, at), contact=contact.handle, declined=declined)
     notices = [] if contact.reached else [f"no outreach to {contact.name} was recorded"]
     return Decision([event], notices=notices)
@@ -302,7 +323,12 @@ def schedule(
     place: str | None,
     at: datetime | None,
 ) -> Decision:
-    """Book a meeting. Raise UserError if one is already booked or the length is silly."""
+    """Book a meeting. Raise UserError if one is already booked (at another time), the
+    start is more than an hour past, or the length is silly."""
+    if contact.meeting is not None and contact.meeting.starts == starts:
+        return _already(f"meeting with {contact.name} booked for that time")
+    if at is None:  # a booking made now; one dated back with --at records history
+        _check_not_past(stamp, contact, starts)
     if contact.meeting is not None:
         raise UserError(
             f"a meeting with {contact.name} is already booked: "
@@ -323,6 +349,17 @@ def schedule(
     return Decision([event])
 
 
+PAST_TOLERANCE = timedelta(hours=1)
+
+
+def _check_not_past(stamp: Stamp, contact: Contact, starts: datetime) -> None:
+    if starts < stamp.now - PAST_TOLERANCE:
+        raise UserError(
+            f"that time is past: to record a meeting that happened, "
+            f"'coffeechat met {contact.handle} --at WHEN'"
+        )
+
+
 def _check_minutes(minutes: int | None) -> None:
     if minutes is not None and not 1 <= minutes <= 24 * 60:
         raise UserError(f"--minutes must be between 1 and 1440, not {minutes}")
@@ -339,6 +376,8 @@ def reschedule(
     """Move the booked meeting. Raise UserError if there is none."""
     if contact.meeting is None:
         raise UserError(f"no meeting with {contact.name} is booked: use 'coffeechat schedule'")
+    if at is None:
+        _check_not_past(stamp, contact, starts)
     _check_minutes(minutes)
     event = stamp(
         m.MeetingRescheduled,
@@ -371,6 +410,8 @@ def met(
     if fit is not None and not 1 <= fit <= 5:
         raise UserError(f"--fit must be 1 to 5 (how well the role fits you), not {fit}")
     when = check_at(stamp, at)
+    if contact.meeting is None and _stage(contact, when) == "met":
+        return _already(f"met {contact.name} (record another meeting after booking it)")
     event = stamp(
         m.MeetingHeld,
         when,
@@ -395,7 +436,10 @@ def thank(state: State, stamp: Stamp, contact: Contact, at: datetime | None) -> 
         raise UserError(
             f"you haven't met {contact.name} yet: record 'coffeechat met {contact.handle}' first"
         )
-    return Decision([stamp(m.ThanksSent, check_at(stamp, at), contact=contact.handle)])
+    when = check_at(stamp, at)
+    if _stage(contact, when) in ("thanked", "in-touch"):
+        return _already(f"thank-you to {contact.name} sent")
+    return Decision([stamp(m.ThanksSent, when, contact=contact.handle)])
 
 
 def intro(

@@ -328,10 +328,17 @@ def _on_archived(state: State, event: m.ContactArchived) -> None:
         contact.archived = Step(event.at, event.id)
 
 
+def _restore(contact: Contact, event: m.Event) -> None:
+    """A plan or an outreach after an archive brings the contact back."""
+    if contact.archived is not None and event.at >= contact.archived.at:
+        contact.archived = None
+
+
 def _on_planned(state: State, event: m.OutreachPlanned) -> None:
     contact = state.contacts.get(event.contact)
     if contact is None:
         return _wait(state, event)
+    _restore(contact, event)
     if _later(contact.planned, event):
         contact.planned = Step(event.at, event.id)
         if event.learn:
@@ -342,6 +349,7 @@ def _on_outreach(state: State, event: m.OutreachSent) -> None:
     contact = state.contacts.get(event.contact)
     if contact is None:
         return _wait(state, event)
+    _restore(contact, event)
     contact.outreaches.append(Outreach(event.at, event.zone, event.channel, event.id))
     if _later(contact.reached, event):
         contact.reached = Step(event.at, event.id)

@@ -164,3 +164,51 @@ def test_a_plan_after_a_finished_round_starts_a_new_one_and_says_so(cli: Runner)
     assert stage(cli, "alan") == "reached"
     nudges = [r for r in agenda(cli) if r["kind"] == "nudge" and r["contact"] == "alan-turing"]
     assert nudges and all("(1 of 2)" in r["message"] for r in nudges)
+
+
+# --- 3. impossible or repeated steps --------------------------------------------------------
+
+
+def test_the_same_step_twice_appends_nothing(cli: Runner, home: Path) -> None:
+    ok(cli("add", "Ada Lovelace", "--learn", "engines"))
+    ok(cli("plan", "ada"))
+    before = logged(home)
+    again = ok(cli("plan", "ada"))
+    assert again.stdout.startswith("already recorded: outreach to Ada Lovelace planned")
+    assert ok(cli("plan", "ada", "--json")).json() == []
+    assert logged(home) == before
+    ok(cli("reach", "ada"))
+    ok(cli("reach", "ada"))  # a follow-up is legitimate
+    ok(cli("reply", "ada"))
+    assert ok(cli("reply", "ada", "--json")).json() == []
+    ok(cli("schedule", "ada", "mon 10:00"))
+    assert "already recorded" in ok(cli("schedule", "ada", "mon 10:00")).stdout
+    ok(cli("met", "ada", "--at", "-2h"))
+    assert ok(cli("met", "ada", "--json")).json() == []
+    ok(cli("thank", "ada"))
+    assert "already recorded: thank-you to Ada Lovelace sent" in ok(cli("thank", "ada")).stdout
+    ok(cli("touch", "ada"))
+    ok(cli("touch", "ada"))
+    types = [e["type"] for e in logged(home)]
+    assert types.count("outreach.planned") == 1 and types.count("outreach.sent") == 2
+    assert types.count("reply.received") == 1 and types.count("meeting.scheduled") == 1
+    assert types.count("meeting.held") == 1 and types.count("thanks.sent") == 1
+    assert types.count("touch.logged") == 2
+
+
+def test_reach_brings_back_an_archived_contact(cli: Runner) -> None:
+    ok(cli("add", "Max Weber"))
+    ok(cli("archive", "max"))
+    reached = ok(cli("reach", "max"))
+    assert "Max Weber was archived: this brings them back" in reached.stderr
+    assert stage(cli, "max") == "reached"
+
+
+def test_schedule_in_the_past_is_refused_with_met_at(cli: Runner, home: Path) -> None:
+    ok(cli("add", "Max Weber"))
+    before = logged(home)
+    refused = cli("schedule", "max", "yesterday 10:00")
+    assert refused.status == 2 and "coffeechat met max-weber --at WHEN" in refused.stderr
+    assert logged(home) == before
+    ok(cli("schedule", "max", "mon 10:00"))
+    assert cli("reschedule", "max", "-2h").status == 2

@@ -59,6 +59,15 @@ def _record(app: App, decision: Decision, related: list[Event] | None = None) ->
     """Append a decision's events and say what each records, in names: ``related`` are
     the events it may name beyond the state (what an undo takes back)."""
     state = app.state
+    if not decision.events:  # the same step again: nothing appended (exit 0)
+        if app.json:
+            app.print_json([])
+        for notice in decision.notices:
+            if app.json:
+                app.warn(notice, label="note")
+            else:
+                app.out(notice)
+        return []
     known = Related([*(related or ()), *decision.events])
     return app.record(decision, lambda event: describe(event, state, lambda: app.zone, known))
 
