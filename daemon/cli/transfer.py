@@ -176,6 +176,7 @@ EXPORTERS: dict[str, Command] = {
     ),
 }
 
+
 def _configure_contacts(parser: argparse.ArgumentParser) -> None:
     from coffeechat.daemon.cli.contacts_in import configure
 
