@@ -285,11 +285,18 @@ class Daemon:
             # of the one the user is restoring; this waits for the home (rewatch).
             raise FileNotFoundError(errno.ENOENT, "the log folder is gone", self.home.log_dir)
         appended = self.home.log(create=True).append(records)
+        self.say_notices()
         if appended is not None:
             # Folds them and moves the snapshot on; if another process wrote in between,
             # the refresh that follows folds both.
             self.projection.appended(records, appended)
             self.hook_offsets[appended.segment] = appended.end
+
+    def say_notices(self) -> None:
+        """Log what the home has to tell (a copied home moved to a new device id)."""
+        for notice in self.home.notices:
+            LOG.warning("%s", notice)
+        self.home.notices.clear()
 
     def show_status(self, status: str) -> None:
         """Send ``STATUS=`` when it changed (systemd keeps the last one), leading with a
@@ -360,6 +367,7 @@ class Daemon:
         """Run until SIGTERM (or one round with ``once``); return the exit status."""
         self.once = once
         self.device = self.home.device_id(create=True) or "unknown-device"
+        self.say_notices()
         self.load_configuration()
         self.replay()
         if once:
@@ -499,6 +507,7 @@ class Daemon:
         self.lock.close()  # its file went with the old home
         try:
             self.device = self.home.device_id(create=True) or "unknown-device"
+            self.say_notices()
             self.projection = CachedProjection(self.home.log_dir, self.home.cache_dir)
             self.warned.clear()
             try:

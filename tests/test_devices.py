@@ -586,3 +586,15 @@ def test_undo_with_only_other_devices_commands_has_nothing_to_undo(tmp_path: Pat
 
     assert undone.status == 2 and "nothing to undo on this device" in undone.stderr
     assert sorted(os.listdir(home / "log")) == [f"{PHONE}.jsonl"]
+
+
+def test_daemon_on_a_copied_home_moves_to_a_new_device_id_and_says_so(tmp_path: Path):
+    original, copy = tmp_path / "original", tmp_path / "copy"
+    assert run_coffeechat(original, "add", "Ada Lovelace").status == 0
+    shutil.copytree(original, copy)
+    ran = run_coffeechat(copy, "daemon", "--once")
+    assert ran.status == 0, ran.stderr
+    first = (original / "device").read_text().strip()
+    moved = (copy / "device").read_text().strip()
+    assert moved != first
+    assert first in ran.stderr and moved in ran.stderr  # the warning names both ids
