@@ -54,11 +54,14 @@ DEFAULT_PLUGINS = (
 
 
 class PluginInfo(msgspec.Struct):
-    """A loaded plugin: its name, where it came from, the hooks it implements."""
+    """A loaded plugin: its name, where it came from, the hooks it implements, and its
+    version (its distribution's for an installed package, coffeechat's for a built-in,
+    a plugin file's ``__version__`` if it has one)."""
 
     name: str
     source: str
     hooks: list[str]
+    version: str | None = None
 
 
 class PluginProblem(msgspec.Struct):
@@ -84,7 +87,7 @@ class Plugins:
         self.problems: list[PluginProblem] = []
         self._sources: dict[str, str] = {}
 
-    def register(self, plugin: object, name: str, source: str) -> bool:
+    def register(self, plugin: object, name: str, source: str, version: str | None = None) -> bool:
         """Register one plugin; on any failure, report it and leave it out."""
         try:
             self.manager.register(plugin, name=name)
@@ -98,7 +101,10 @@ class Plugins:
             self.problems.append(PluginProblem(name, source, _one_line(error)))
             return False
         hooks = sorted(impl.name for impl in self.manager.get_hookcallers(plugin) or ())
-        self.loaded.append(PluginInfo(name, source, hooks))
+        if version is None:
+            declared = getattr(plugin, "__version__", None)
+            version = declared if isinstance(declared, str) else None
+        self.loaded.append(PluginInfo(name, source, hooks, version))
         self._sources[name] = source
         return True
 
@@ -201,7 +207,8 @@ def _load_entry_points(plugins: Plugins, chosen: set[str] | None) -> None:
         except (Exception, SystemExit) as error:
             plugins.problems.append(PluginProblem(entry_point.name, source, _one_line(error)))
             continue
-        plugins.register(plugin, entry_point.name, source)
+        version = entry_point.dist.version if entry_point.dist is not None else None
+        plugins.register(plugin, entry_point.name, source, version)
 
 
 def unsafe_reason(path: str) -> str | None:

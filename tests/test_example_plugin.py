@@ -51,6 +51,7 @@ def test_example_plugin_installed_is_found_through_its_entry_point(python: Path,
     assert listed.returncode == 0, listed.stderr
     birthdays = next(p for p in json.loads(listed.stdout)["plugins"] if p["name"] == "birthdays")
     assert birthdays["source"].startswith("entry point coffeechat_birthdays (coffeechat")
+    assert birthdays["version"] == "0.1.0"  # its distribution's
     assert birthdays["hooks"] == [
         "coffeechat_channels",
         "coffeechat_commands",

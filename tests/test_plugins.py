@@ -356,3 +356,17 @@ def test_plugins_command_lists_sources_hooks_and_problems(cli: Runner, home: Pat
     failing = cli("plugins")
     assert failing.status == 1
     assert "wrong" in failing.stderr and "greeter" in failing.stdout
+
+
+def test_plugins_command_shows_each_plugins_version(cli: Runner, home: Path):
+    from importlib.metadata import version
+
+    write_plugin(home / "plugins", "greeter", '__version__ = "2.5.1"\n' + RULE)
+    write_plugin(home / "plugins", "plain", RULE.replace("greet", "plainly"))
+    by_name = {p["name"]: p for p in cli("plugins", "--json").json()["plugins"]}
+    assert by_name["greeter"]["version"] == "2.5.1"
+    assert by_name["plain"]["version"] is None
+    assert by_name["nudge"]["version"] == version("coffeechat")
+    table = cli("plugins", env={"COLUMNS": "200"}).stdout
+    assert "VERSION" in table.splitlines()[0]
+    assert any(line.startswith("greeter") and "2.5.1" in line for line in table.splitlines())

@@ -178,13 +178,18 @@ def description(name: str, own: str | None) -> str | None:
     return "\n\n".join(part for part in (sentence(name), own) if part) or None
 
 
-def print_version() -> int:
-    """Print ``coffeechat VERSION`` (the installed distribution's, from pyproject.toml)."""
+def coffeechat_version() -> str:
+    """Return the installed distribution's version (from pyproject.toml, the one place
+    it is kept)."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
-        number = version("coffeechat")
+        return version("coffeechat")
     except PackageNotFoundError:  # pragma: no cover - run from a tree never installed
-        number = "unknown (not installed)"
-    print(f"coffeechat {number}")
+        return "unknown (not installed)"
+
+
+def print_version() -> int:
+    """Print ``coffeechat VERSION``."""
+    print(f"coffeechat {coffeechat_version()}")
     return 0

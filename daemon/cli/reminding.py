@@ -279,8 +279,14 @@ def _done_records(app: App, reminder: Reminder) -> str:
 
 
 def _run_plugins(app: App, args: argparse.Namespace) -> int:
+    from coffeechat.daemon.cli.about import coffeechat_version
+
     rules = Rules(app)
     plugins = rules.plugins
+    ours = coffeechat_version()
+    for info in plugins.loaded:
+        if info.source == "built-in":  # they ship with coffeechat: its version is theirs
+            info.version = ours
     if app.json:
         app.print_json(
             {
@@ -289,8 +295,9 @@ def _run_plugins(app: App, args: argparse.Namespace) -> int:
             }
         )
     else:
-        rows = [[i.name, i.source, ", ".join(i.hooks)] for i in plugins.loaded]
-        for line in table(rows, ["PLUGIN", "FROM", "HOOKS"], width=app.width, shrink=(2, 1)):
+        rows = [[i.name, i.version or "-", i.source, ", ".join(i.hooks)] for i in plugins.loaded]
+        headers = ["PLUGIN", "VERSION", "FROM", "HOOKS"]
+        for line in table(rows, headers, width=app.width, shrink=(3, 2)):
             app.out(line, escaped=True)
     return 1 if plugins.problems else 0
 
