@@ -1,7 +1,7 @@
 """Insights: the journey the article describes, summed up from the projection.
 
-- The funnel: how many people you planned to reach, reached, heard back from, met,
-  thanked, and how many introductions that brought.
+- The funnel: how many people got at least as far as a plan (or further), an outreach,
+  a yes, a meeting, a thank-you, and how many introductions that brought.
 - Reply rate by the weekday of the first outreach (in the zone it was sent from): the
   article says Tuesday and Wednesday work best; here is what worked for you.
 - What you learned per industry and role, with your ``--fit`` ratings side by side, so
@@ -76,12 +76,19 @@ def _zone(name: str | None, default: ZoneInfo) -> ZoneInfo:
 def summarise(state: State, zone: ZoneInfo) -> Insights:
     """Given the state and the user's zone, return the insights."""
     contacts = list(state.contacts.values())
+    # Each stage counts the people who got at least that far (a meeting counts as an
+    # answer and an outreach even when neither was recorded), so it never grows downwards.
+    thanked = [c for c in contacts if c.thanked and c.held]
+    met = [c for c in contacts if c.held]
+    replied = [c for c in contacts if (c.replied and not c.declined) or c.meeting or c.held]
+    reached = [c for c in contacts if c.outreaches or c.replied or c.meeting or c.held]
+    planned = [c for c in contacts if c.planned or c in reached]
     funnel = Funnel(
-        planned=sum(1 for c in contacts if c.planned or c.outreaches),
-        reached=sum(1 for c in contacts if c.outreaches),
-        replied=sum(1 for c in contacts if c.replied and not c.declined),
-        met=sum(1 for c in contacts if c.held),
-        thanked=sum(1 for c in contacts if c.thanked),
+        planned=len(planned),
+        reached=len(reached),
+        replied=len(replied),
+        met=len(met),
+        thanked=len(thanked),
         introductions=sum(len(c.introduced) for c in contacts),
     )
     sent: dict[int, int] = defaultdict(int)

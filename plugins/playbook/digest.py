@@ -55,7 +55,7 @@ def coffeechat_reminders(state: State, now: datetime, settings: Settings) -> lis
             "digest",
             None,
             occurrence,
-            f"{summary[0].upper()}{summary[1:]}.",
+            sentence(summary),
             because=[],
             priority="low",
             occurrence=occurrence,
@@ -64,6 +64,16 @@ def coffeechat_reminders(state: State, now: datetime, settings: Settings) -> lis
         )
         for occurrence in occurrences
     ]
+
+
+def sentence(text: str) -> str:
+    """Return ``text`` as one sentence: capitalised, ending with one mark (a question
+    keeps its ``?``; no ``interesting?.``)."""
+    text = text.strip()
+    body = text.rstrip(".?!;:, ")
+    end = text[len(body) :].strip()
+    mark = "?" if "?" in end else "!" if "!" in end else "."
+    return f"{body[:1].upper()}{body[1:]}{mark}"
 
 
 def _digest_id() -> str:
