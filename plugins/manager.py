@@ -42,6 +42,7 @@ DEFAULT_PLUGINS = (
     "coffeechat.plugins.playbook.reach_out",
     "coffeechat.plugins.playbook.nudge",
     "coffeechat.plugins.playbook.meetings",
+    "coffeechat.plugins.playbook.book",
     "coffeechat.plugins.playbook.thank_you",
     "coffeechat.plugins.playbook.follow_up",
     "coffeechat.plugins.playbook.keep_in_touch",
