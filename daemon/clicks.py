@@ -10,7 +10,8 @@ from typing import Any
 from coffeechat.daemon.channels import Channel
 from coffeechat.events import model as m
 from coffeechat.events.decisions import Stamp
-from coffeechat.plugins.reminders import Reminder
+from coffeechat.events.projection import State
+from coffeechat.plugins.reminders import Reminder, decide_done
 
 LOG = logging.getLogger("coffeechat.daemon")
 
@@ -33,14 +34,20 @@ def listen(channels: Iterable[Channel], clicked: Callable[[str, str], None]) -> 
 
 
 def click_events(
-    clicks: Iterable[tuple[str, str]], reminders: dict[str, Reminder], stamp: Stamp
+    clicks: Iterable[tuple[str, str]],
+    reminders: dict[str, Reminder],
+    stamp: Stamp,
+    state: State,
 ) -> list[m.Event]:
-    """Return the events that record these clicks (reminder id, "done" or "snooze")."""
+    """Return the events that record these clicks (reminder id, "done" or "snooze"):
+    "Done" decides as ``coffeechat done`` does (the thank-you on a thank-you reminder)."""
     events: list[m.Event] = []
     for reminder_id, key in clicks:
         reminder = reminders.get(reminder_id)
         occurrence = reminder.occurrence if reminder is not None else None
-        if key == "done":
+        if key == "done" and reminder is not None:
+            events.extend(decide_done(state, stamp, reminder).events)
+        elif key == "done":
             events.append(stamp(m.ReminderDone, reminder=reminder_id, occurrence=occurrence))
         else:
             until = stamp.now + timedelta(days=1)

@@ -344,7 +344,7 @@ class Daemon:
         """Record what was clicked on notifications, as ``done`` and ``snooze`` would."""
         clicks, self.actions = self.actions, []
         stamp = Stamp(now, self.device, self.settings.timezone or "UTC", after=self.state.last_hlc)
-        self.record(click_events(clicks, self.reminders, stamp))
+        self.record(click_events(clicks, self.reminders, stamp, self.state))
 
     def stopping(self) -> bool:
         """Whether SIGTERM (or SIGINT) asked the loop to stop."""

@@ -19,11 +19,14 @@ daemon's delivery ledger refer to.
 import hashlib
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
 
 from coffeechat.events.projection import State
+
+if TYPE_CHECKING:
+    from coffeechat.events.decisions import Decision, Stamp
 
 Priority = Literal["low", "normal", "high"]
 PRIORITIES: tuple[Priority, ...] = ("low", "normal", "high")
@@ -194,3 +197,23 @@ def find(reminders: Iterable[Reminder], query: str) -> Reminder:
     if not unique:
         raise UserError(f"no reminder has the id {query!r}: see 'coffeechat agenda'")
     raise UserError(f"{query!r} matches several reminders: {', '.join(sorted(unique))}")
+
+
+def decide_done(state: State, stamp: "Stamp", reminder: Reminder) -> "Decision":
+    """Return what ``done`` on ``reminder`` records: the journey step it asks for (the
+    thank-you, the outreach …), else ``reminder.done``. The one decision behind
+    ``coffeechat done``, the dashboard's button and a notification's "Done"."""
+    from coffeechat.events.decisions import done
+
+    contact = state.contacts.get(reminder.contact) if reminder.contact else None
+    # The nudges' closing word asks for no follow-up: done on it only marks it done.
+    closing = reminder_id(reminder.kind, reminder.contact, reminder.because, "closing")
+    return done(
+        state,
+        stamp,
+        reminder.id,
+        reminder.kind,
+        contact,
+        reminder.occurrence,
+        step=reminder.id != closing,
+    )

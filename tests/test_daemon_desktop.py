@@ -37,10 +37,11 @@ def test_daemon_with_a_desktop_and_no_channel_configured_notifies_and_takes_done
         desktop_session.invoke_action("done")
 
         def done_recorded() -> bool:
+            # Done on a thank-you records the thank-you, as 'coffeechat done' does.
             log = run_coffeechat(home, "log", "--json", now=None).json()
-            return any(event["type"] == "reminder.done" for event in log)
+            return any(event["type"] == "thanks.sent" for event in log)
 
-        wait_until(done_recorded, timeout=10, what="reminder.done in the log")
+        wait_until(done_recorded, timeout=10, what="thanks.sent in the log")
     finally:
         daemon.send_signal(signal.SIGTERM)
         _, stderr = daemon.communicate(timeout=15)
@@ -50,4 +51,6 @@ def test_daemon_with_a_desktop_and_no_channel_configured_notifies_and_takes_done
     assert "Thank-you owed" in shown and "Ada Lovelace" in shown
     agenda = run_coffeechat(home, "agenda", "--json", now=None).json()
     assert not [r for r in agenda["reminders"] if r["kind"] == "thank-you"]
+    shown_contact = run_coffeechat(home, "show", "ada", "--json", now=None).json()
+    assert shown_contact["stage"] == "thanked"
     assert "done from a notification" in stderr

@@ -184,22 +184,10 @@ def _find(app: App, query: str) -> Reminder:
 
 
 def _run_done(app: App, args: argparse.Namespace) -> None:
-    from coffeechat.events.decisions import done
-    from coffeechat.plugins.reminders import reminder_id
+    from coffeechat.plugins.reminders import decide_done
 
     reminder = _find(app, args.reminder)
-    contact = app.state.contacts.get(reminder.contact) if reminder.contact else None
-    # The nudges' closing word asks for no follow-up: done on it only marks it done.
-    closing = reminder_id(reminder.kind, reminder.contact, reminder.because, "closing")
-    decision = done(
-        app.state,
-        app.stamp(),
-        reminder.id,
-        reminder.kind,
-        contact,
-        reminder.occurrence,
-        step=reminder.id != closing,
-    )
+    decision = decide_done(app.state, app.stamp(), reminder)
 
     def said(event: m.Event) -> str:
         if isinstance(event, m.ReminderDone):
