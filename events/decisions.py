@@ -450,12 +450,37 @@ def intro(
     profile: dict[str, Any],
     at: datetime | None,
 ) -> Decision:
-    """``introducer`` introduced you to a new person: add them, linked, in one batch."""
+    """``introducer`` introduced you to a person: add them, linked, in one batch; or, when
+    they are already a contact, link them (the introduction, and their ``via`` when unset).
+    Raise UserError for an introduction of the introducer to themselves."""
+    existing = find_by_name(state, " ".join(name.split()))
+    if existing is not None:
+        return _link_intro(stamp, introducer, existing, profile, at)
     added = add_contact(state, stamp, name, {**profile, "via": introducer.handle}, at)
     new = added.events[0]
     assert isinstance(new, m.ContactAdded)
     link = stamp(m.IntroReceived, new.at, contact=introducer.handle, introduced=new.contact)
     return Decision([new, link])
+
+
+def _link_intro(
+    stamp: Stamp, introducer: Contact, known: Contact, profile: dict[str, Any], at: datetime | None
+) -> Decision:
+    """Link ``known`` (already a contact) as introduced by ``introducer``."""
+    if known.handle == introducer.handle:
+        raise UserError(f"{introducer.name} can't introduce you to themselves")
+    if known.handle in introducer.introduced:
+        return Decision([], notices=[f"{introducer.name} already introduced you to {known.name}"])
+    when = check_at(stamp, at)
+    link = stamp(m.IntroReceived, when, contact=introducer.handle, introduced=known.handle)
+    fields = {key: value for key, value in _profile(profile).items() if value}
+    fields.pop("via", None)
+    if known.via is None:
+        fields["via"] = introducer.handle
+    if not fields:
+        return Decision([link])
+    update = stamp(m.ContactUpdated, link.at, contact=known.handle, **fields)
+    return Decision([update, link])
 
 
 def touch(

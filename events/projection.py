@@ -293,6 +293,10 @@ def _on_contact_updated(state: State, event: m.ContactUpdated) -> None:
         value = getattr(event, field)
         if not isinstance(value, msgspec.UnsetType):
             setattr(contact, field, value)
+    if isinstance(event.via, str):  # ``edit --via``: the introducer lists them too
+        introducer = state.contacts.get(event.via)
+        if introducer is not None and contact.handle not in introducer.introduced:
+            introducer.introduced.append(contact.handle)
 
 
 def imported_record(event: m.ContactAdded) -> dict[str, str]:

@@ -70,11 +70,12 @@ def test_schedule_clears_book_and_done_records_only_reminder_done(cli: Runner) -
     assert book_reminders(cli) == []
 
 
-def test_declined_or_archived_contact_gets_no_book(cli: Runner) -> None:
+def test_only_the_replied_get_book_not_the_declined_or_archived(cli: Runner) -> None:
     added = cli("--json", "add", "Ada Lovelace")
     ada = added.json()[0]["contact"]
     assert cli("reach", ada).status == 0
     assert cli("reply", ada, "--declined").status == 0
     grace = replied(cli, "Grace Hopper")
     assert cli("archive", grace).status == 0
-    assert book_reminders(cli) == []
+    alan = replied(cli, "Alan Turing")
+    assert [r["contact"] for r in book_reminders(cli)] == [alan]

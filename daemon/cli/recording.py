@@ -10,6 +10,7 @@ from coffeechat.daemon.cli.app import App
 from coffeechat.daemon.cli.render import Related, describe
 from coffeechat.daemon.cli.spec import Command
 from coffeechat.events import decisions
+from coffeechat.events.contacts import find_by_name
 from coffeechat.events.decisions import CHANNELS, MEETING_MODES, Decision
 from coffeechat.events.log import read_segment, read_segments
 from coffeechat.events.model import Event
@@ -108,7 +109,12 @@ def _run_intro(app: App, args: argparse.Namespace) -> None:
     introducer = app.contact(args.contact)
     profile = _profile(app, args)
     at = app.when_or_none(args.at)
-    _record(app, decisions.intro(app.state, app.stamp(), introducer, args.name, profile, at))
+    known = find_by_name(app.state, " ".join(args.name.split()))
+    recorded = _record(
+        app, decisions.intro(app.state, app.stamp(), introducer, args.name, profile, at)
+    )
+    if known is not None and recorded and not app.json:
+        app.out(f"linked {known.name} ({known.handle}), already a contact, to {introducer.name}")
 
 
 # --- the journey -----------------------------------------------------------------------------

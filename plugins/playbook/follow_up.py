@@ -22,6 +22,7 @@ def coffeechat_reminders(state: State, now: datetime, settings: Settings) -> lis
     """Propose follow-ups of unanswered asks and thanks owed to introducers."""
     playbook = settings.playbook
     zone = user_zone(settings)
+    introduced_by = _introducers(state)
     reminders = []
     for contact in tracked(state):
         asked = next((h for h in reversed(contact.held) if h.asked), None)
@@ -44,20 +45,37 @@ def coffeechat_reminders(state: State, now: datetime, settings: Settings) -> lis
                         because=[asked.event],
                     )
                 )
-        introducer = state.contacts.get(contact.via) if contact.via else None
-        if contact.met is None or introducer is None or introducer.archived is not None:
+        met = contact.met
+        if met is None:
             continue
-        settled = [step for step in (introducer.touched, introducer.thanked) if step]
-        if any(step.at >= contact.met.at for step in settled):
-            continue
-        reminders.append(
-            make_reminder(
-                "follow-up",
-                introducer.handle,
-                contact.met.at + playbook.thank_you_after.delta,
-                f"Close the loop: tell {introducer.name} you met {contact.name}, and thank "
-                f"them for the introduction. Then: coffeechat touch {introducer.handle}",
-                because=[contact.added.event, contact.met.event],
+        for handle in sorted(introduced_by.get(contact.handle, ())):
+            introducer = state.contacts.get(handle)
+            if introducer is None or handle == contact.handle:
+                continue
+            settled = [step for step in (introducer.touched, introducer.thanked) if step]
+            if introducer.archived is not None or any(step.at >= met.at for step in settled):
+                continue
+            reminders.append(
+                make_reminder(
+                    "follow-up",
+                    introducer.handle,
+                    met.at + playbook.thank_you_after.delta,
+                    f"Close the loop: tell {introducer.name} you met {contact.name}, and thank "
+                    f"them for the introduction. Then: coffeechat touch {introducer.handle}",
+                    because=[contact.added.event, met.event],
+                )
             )
-        )
     return reminders
+
+
+def _introducers(state: State) -> dict[str, set[str]]:
+    """Return who introduced whom (handle to introducers' handles): each contact's ``via``
+    (``add``/``edit --via``, ``intro``) and every introduction recorded on the introducer's
+    side (``intro`` of someone already a contact)."""
+    by: dict[str, set[str]] = {}
+    for handle, contact in state.contacts.items():
+        if contact.via:
+            by.setdefault(handle, set()).add(contact.via)
+        for introduced in contact.introduced:
+            by.setdefault(introduced, set()).add(handle)
+    return by
