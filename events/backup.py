@@ -28,6 +28,7 @@ from coffeechat.events.log import (
     SEGMENT_SUFFIX,
     LogProblem,
     SegmentData,
+    fsync_folder,
 )
 from coffeechat.events.model import TAGS
 
@@ -168,7 +169,7 @@ def restore(segments: dict[str, list[bytes]], data_dir: str) -> str:
                 file.write(b"".join(lines))
                 file.flush()
                 os.fsync(file.fileno())
-        _fsync_folder(staging)
+        fsync_folder(staging)
         if os.path.lexists(log_dir):  # a sync tool's folder (or a link to one): file by file
             _move_each(staging, log_dir)
         else:
@@ -176,7 +177,7 @@ def restore(segments: dict[str, list[bytes]], data_dir: str) -> str:
                 os.rename(staging, log_dir)  # the whole folder at once
             except OSError:
                 _move_each(staging, log_dir)  # made meanwhile
-        _fsync_folder(data_dir)
+        fsync_folder(data_dir)
     finally:
         _remove_tree(staging)
     return log_dir
@@ -194,15 +195,7 @@ def _move_each(staging: str, log_dir: str) -> None:
         for target in linked:
             os.unlink(target)
         raise UserError(f"{log_dir} changed while restoring: nothing was restored") from None
-    _fsync_folder(log_dir)
-
-
-def _fsync_folder(folder: str) -> None:
-    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+    fsync_folder(log_dir)
 
 
 def _remove_tree(folder: str) -> None:

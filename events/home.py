@@ -25,7 +25,7 @@ import os
 from collections.abc import Mapping
 
 from coffeechat.events.ids import is_device_id, new_device_id
-from coffeechat.events.log import EventLog
+from coffeechat.events.log import EventLog, fsync_folder
 
 HOME_VARIABLE = "COFFEECHAT_HOME"
 MACHINE_ID_FILES = ("/etc/machine-id", "/var/lib/dbus/machine-id")
@@ -205,21 +205,13 @@ def _replace_private(path: str, text: str, folder: str) -> None:
     candidate = f"{path}.{os.getpid()}.new"
     _write_private(candidate, text)
     os.replace(candidate, path)
-    _fsync_folder(folder)
+    fsync_folder(folder)
 
 
 def _write_private(path: str, text: str) -> None:
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     try:
         os.write(descriptor, text.encode())
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
-def _fsync_folder(folder: str) -> None:
-    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)

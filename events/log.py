@@ -437,7 +437,7 @@ class EventLog:
             _write_all(descriptor, payload)
             os.fsync(descriptor)
         if created:
-            _fsync_folder(self.folder)
+            fsync_folder(self.folder)
         start = status.st_size
         name = os.path.basename(self.segment)
         return Appended(name, status.st_ino, start, start + len(payload))
@@ -504,7 +504,8 @@ def _write_all(descriptor: int, payload: bytes) -> None:
         view = view[written:]
 
 
-def _fsync_folder(folder: str) -> None:
+def fsync_folder(folder: str) -> None:
+    """Flush a folder's entries to disk (a new or renamed file survives a crash)."""
     descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(descriptor)
@@ -538,7 +539,7 @@ def _append_to_quarantine(segment: str, lines: list[bytes]) -> None:
     finally:
         os.close(descriptor)
     if created:
-        _fsync_folder(os.path.dirname(segment))
+        fsync_folder(os.path.dirname(segment))
 
 
 def _quarantine_torn_tail(segment: str, descriptor: int) -> None:
@@ -628,7 +629,7 @@ def _repair_segment(folder: str, path: str, descriptor: int) -> list[LogProblem]
         file.flush()
         os.fsync(file.fileno())
     os.replace(replacement, path)
-    _fsync_folder(folder)
+    fsync_folder(folder)
     return [problem for problem in problems if problem.is_damage]
 
 
