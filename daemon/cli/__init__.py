@@ -254,14 +254,6 @@ NEEDS_A_HOME = frozenset(
 )
 
 
-def _check_home(home: str | None) -> None:
-    """Raise UserError when the home ``--home`` or ``$COFFEECHAT_HOME`` names does not
-    exist (see :func:`coffeechat.daemon.cli.mistakes.check_home`)."""
-    from coffeechat.daemon.cli.mistakes import check_home
-
-    check_home(home)
-
-
 def _error(name: str, message: object) -> None:
     """Print a command's error as one line on stderr (escaped, a very long one cut)."""
     print(f"coffeechat {name}: {one_line(str(message), 1000)}", file=sys.stderr)
@@ -310,7 +302,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         gc.enable()  # the console script starts with it off (see coffeechat.daemon.console)
     try:
         if name in NEEDS_A_HOME:
-            _check_home(args.home)
+            from coffeechat.daemon.cli.mistakes import check_home
+
+            check_home(args.home)
         from coffeechat.daemon.cli.app import App
 
         app = App(home=args.home, json=args.json, few_contacts=recording)

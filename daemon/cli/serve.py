@@ -40,13 +40,13 @@ def _configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _run(app: App, args: argparse.Namespace) -> int:
-    from coffeechat.daemon.cli import _check_home
+    from coffeechat.daemon.cli.mistakes import check_home
     from coffeechat.web.live import Changes, watch
     from coffeechat.web.server import make_server
 
     if args.port is not None and not 0 <= args.port <= 65535:
         raise UserError(f"--port must be between 0 and 65535, not {args.port}")
-    _check_home(args.home)
+    check_home(args.home)
     host = args.host.strip() or "127.0.0.1"
     changes = Changes()
     port = DEFAULT_PORT if args.port is None else args.port
