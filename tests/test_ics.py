@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import pytest
 from conftest import COMMAND, DEFAULT_NOW, Result, Runner, run_coffeechat
 from hypothesis import given
 from hypothesis import strategies as st
+from test_startup import modules_loaded_by
 
 from coffeechat.events.ics import duration_text, escape_text, fold
 
@@ -287,18 +287,8 @@ def test_duration_text_writes_rfc_5545_durations():
 
 def modules_after(home: Path, *arguments: str) -> set[str]:
     """Run the command line in a fresh interpreter; return every module it loaded."""
-    probe = (
-        "import sys\n"
-        "from coffeechat.daemon.cli import main\n"
-        f"status = main(['--home', {str(home)!r}, *{list(arguments)!r}])\n"
-        "assert status == 0, status\n"
-        "print(' '.join(sorted(sys.modules)))\n"
-    )
     environment = {key: value for key, value in os.environ.items() if key != "COFFEECHAT_HOME"}
-    completed = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=environment
-    )
-    return set(completed.stdout.split("\n")[-2].split())
+    return modules_loaded_by(home, *arguments, every=True, env=environment)
 
 
 def test_recording_commands_load_neither_the_calendar_writer_nor_caldav(tmp_path: Path):

@@ -13,12 +13,12 @@ import pty
 import random
 import select
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import COMMAND, DEFAULT_TZ, Runner, log_bytes, run_coffeechat
+from test_startup import modules_loaded_by
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "linkedin"
 EXPORT = str(FIXTURES / "Connections.csv")  # January 2025's export
@@ -614,17 +614,7 @@ def test_import_on_two_devices_with_different_handles_names_the_duplicate(
 
 def modules_after(home: Path, *arguments: str) -> set[str]:
     """Return every module a fresh interpreter has loaded after running the command."""
-    probe = (
-        "import sys\n"
-        "from coffeechat.daemon.cli import main\n"
-        f"status = main(['--home', {str(home)!r}, *{list(arguments)!r}])\n"
-        "assert status == 0, status\n"
-        "print(' '.join(sorted(sys.modules)))\n"
-    )
-    completed = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
-    )
-    return set(completed.stdout.split("\n")[-2].split())
+    return modules_loaded_by(home, *arguments, every=True)
 
 
 IMPORT_ONLY = {"vobject", "csv", "coffeechat.events.importing", "coffeechat.events.linkedin"}

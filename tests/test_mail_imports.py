@@ -7,31 +7,17 @@ only queues (no ``smtplib`` either): the daemon sends.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
+
+from test_startup import modules_loaded_by as loaded_by
 
 MAILING = {"coffeechat.daemon.mailer", "smtplib", "email.message", "email.mime"}
 
 
 def modules_loaded_by(home: Path, *arguments: str) -> set[str]:
     """Run the command line in a fresh interpreter; return every module it loaded."""
-    probe = (
-        "import sys\n"
-        "from coffeechat.daemon.cli import main\n"
-        f"status = main(['--home', {str(home)!r}, *{list(arguments)!r}])\n"
-        "assert status == 0, status\n"
-        "print(' '.join(sorted(sys.modules)))\n"
-    )
     environment = {"TZ": "Europe/Paris", "COFFEECHAT_NOW": "2026-11-26T14:30:00+01:00"}
-    completed = subprocess.run(
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**environment, "PATH": "/usr/bin:/bin"},
-    )
-    return set(completed.stdout.split("\n")[-2].split())
+    return loaded_by(home, *arguments, every=True, env={**environment, "PATH": "/usr/bin:/bin"})
 
 
 def test_recording_commands_load_nothing_of_mail(tmp_path: Path):

@@ -9,17 +9,24 @@ from pathlib import Path
 HEAVY = ("apprise", "watchdog", "croniter")
 
 
-def modules_loaded_by(home: Path, *arguments: str) -> set[str]:
-    """Run the command line in a fresh interpreter and return the top-level modules loaded."""
+def modules_loaded_by(
+    home: Path, *arguments: str, every: bool = False, env: dict[str, str] | None = None
+) -> set[str]:
+    """Run the command line in a fresh interpreter and return the modules it loaded.
+
+    Top-level package names by default; every dotted module name with ``every=True``.
+    ``env`` replaces the environment of the fresh interpreter when given.
+    """
+    names = "sys.modules" if every else "{name.split('.')[0] for name in sys.modules}"
     probe = (
         "import sys\n"
         "from coffeechat.daemon.cli import main\n"
         f"status = main(['--home', {str(home)!r}, *{list(arguments)!r}])\n"
         "assert status == 0, status\n"
-        "print(' '.join(sorted({name.split('.')[0] for name in sys.modules})))\n"
+        f"print(' '.join(sorted({names})))\n"
     )
     completed = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env
     )
     return set(completed.stdout.split("\n")[-2].split())
 
