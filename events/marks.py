@@ -80,18 +80,14 @@ def trust_marks(known: list[SegmentMark], log_dir: str) -> Trust | str:
     """
     marks = {mark.name: mark for mark in known}
     trust = Trust()
-    for path in segment_paths(log_dir):
-        name = os.path.basename(path)
-        try:
-            status = os.stat(path)
-        except FileNotFoundError:
-            continue  # gone since it was listed: told below if the snapshot had read it
-        trust.statuses[name] = status
+    # A segment gone since it was listed has no status: told below if the snapshot read it.
+    trust.statuses = segment_statuses(log_dir)
+    for name, status in trust.statuses.items():
         mark = marks.get(name)
         if mark is None:
             continue  # a new segment: read from the start
         if not (mark.settled and _same_status(status, mark)):
-            changed = _changed_before_offset(path, mark, status)
+            changed = _changed_before_offset(os.path.join(log_dir, name), mark, status)
             if changed is not None:
                 return changed
             trust.checked.append(name)
