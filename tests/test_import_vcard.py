@@ -174,6 +174,8 @@ def test_import_vcard_with_a_file_that_is_no_vcard_exits_2_and_appends_nothing(
 
     assert result.status == 2
     assert result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1
+    assert result.stderr.startswith("coffeechat import: contacts.vcf: ")
     assert result.stderr.splitlines() == [f"coffeechat import: contacts.vcf: {says}"] or (
         len(result.stderr.splitlines()) == 1 and says in result.stderr
     )
