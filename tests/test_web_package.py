@@ -15,6 +15,7 @@ def test_the_wheel_carries_the_templates_and_static_files_and_they_load(tmp_path
     wheel = build_wheel(ROOT, tmp_path / "wheel")
     names = set(zipfile.ZipFile(wheel).namelist())
     shipped = {*(ROOT / "web" / "templates").glob("*.html"), *(ROOT / "web" / "static").iterdir()}
+    assert any(path.suffix == ".html" for path in shipped), shipped  # the loop checks some
     for path in shipped:
         assert f"coffeechat/web/{path.parent.name}/{path.name}" in names, path
     python, _ = fresh_environment(tmp_path / "venv", [wheel])
