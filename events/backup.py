@@ -16,13 +16,14 @@ log folder aside before renaming it into place.
 
 import heapq
 import os
-import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 import msgspec
 
+from coffeechat.events.clock import micros
 from coffeechat.events.errors import UserError
+from coffeechat.events.ids import is_device_id
 from coffeechat.events.log import (
     QUARANTINE_SUFFIX,
     SEGMENT_SUFFIX,
@@ -31,12 +32,6 @@ from coffeechat.events.log import (
     fsync_folder,
 )
 from coffeechat.events.model import TAGS
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-# What a device id is made of (events/ids.py): only such a name is read as a segment, and
-# nothing in it can leave the log folder.
-_DEVICE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 
 
 class Envelope(msgspec.Struct):
@@ -51,7 +46,7 @@ class Envelope(msgspec.Struct):
     @property
     def order(self) -> int:
         """The fold's ordering key (``model.order_key``), without decoding the event."""
-        return self.hlc or (self.recorded - _EPOCH) // _MICROSECOND
+        return self.hlc or micros(self.recorded)
 
 
 _envelopes = msgspec.json.Decoder(Envelope)
@@ -124,7 +119,8 @@ def split_backup(data: bytes, source: str) -> dict[str, list[bytes]]:
             raise UserError(
                 f"{source}:{number}: not an event of a coffeechat log ({error})"
             ) from None
-        if not _DEVICE.fullmatch(envelope.device):
+        # Only a device id names a segment: nothing in it can leave the log folder.
+        if not is_device_id(envelope.device):
             raise UserError(f"{source}:{number}: {envelope.device!r} is not a device id")
         if envelope.type in TAGS:
             _check_known(line, source, number)
