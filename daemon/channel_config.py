@@ -10,13 +10,12 @@ secrets). A file this cannot edit safely (channels written as an inline array, a
 multi-line string that looks like a table header) is refused with what to do instead.
 """
 
-import contextlib
 import os
 import re
-import tempfile
 import tomllib
 from typing import Any
 
+from coffeechat.daemon.files import write_private
 from coffeechat.events.errors import UserError
 
 # A table header line: ``[name]`` or ``[[name]]``, with an optional comment.
@@ -113,22 +112,5 @@ def write_channels(path: str, text: str, channels: list[dict[str, Any]]) -> None
 
 
 def _replace(path: str, text: str) -> None:
-    folder = os.path.dirname(path) or "."
-    os.makedirs(folder, mode=0o700, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=".config.toml.", dir=folder)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            os.fchmod(file.fileno(), 0o600)  # it holds secrets, whatever it was before
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-    directory = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+    if not write_private(path, text.encode("utf-8")):
+        os.chmod(path, 0o600)  # it holds secrets, whatever it was before
