@@ -15,6 +15,7 @@ import msgspec
 from coffeechat.events.projection import Contact, State
 from coffeechat.plugins import hookimpl
 from coffeechat.plugins.playbook.common import tracked, user_zone
+from coffeechat.plugins.quiet import _in_quiet
 from coffeechat.plugins.reminders import Reminder, make_reminder
 from coffeechat.plugins.settings import ClockTime, Duration, QuietHours, Settings
 
@@ -108,8 +109,7 @@ def _after_quiet(moment: datetime, quiet: QuietHours) -> datetime:
     if not quiet.enabled or start == end:
         return moment
     clock = moment.time().replace(tzinfo=None)
-    inside = start <= clock < end if start < end else clock >= start or clock < end
-    if not inside:
+    if not _in_quiet(clock, start, end):
         return moment
     day = moment.date() + timedelta(days=1) if start > end and clock >= start else moment.date()
     return datetime.combine(day, end, tzinfo=moment.tzinfo)
