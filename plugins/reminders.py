@@ -17,7 +17,7 @@ daemon's delivery ledger refer to.
 """
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -160,12 +160,22 @@ def apply_user_actions(reminders: Iterable[Reminder], state: State) -> list[Remi
 
 
 def evaluate(
-    plugins: Any, state: State, now: datetime, settings: Any
+    plugins: Any,
+    state: State,
+    now: datetime,
+    settings: Any,
+    only: Collection[str] | None = None,
 ) -> tuple[list[Reminder], list[RuleFailure]]:
     """Ask every rule for its reminders; return them (after done/snooze) and the failures.
 
-    ``plugins`` is a :class:`coffeechat.plugins.manager.Plugins`.
+    ``plugins`` is a :class:`coffeechat.plugins.manager.Plugins`. With ``only`` (handles),
+    the rules see a state holding only those contacts, and only those contacts' reminders
+    are returned (not the ones about no contact, such as a digest, which a partial state
+    would get wrong): what ``show`` needs for one contact, and what the daemon re-evaluates
+    when an event touches a few.
     """
+    if only is not None:
+        state = subset(state, only)
     proposed: list[Reminder] = []
     failures: list[RuleFailure] = []
     for name, results in plugins.call_each(
@@ -181,8 +191,17 @@ def evaluate(
             if not isinstance(reminder, Reminder):
                 failures.append(RuleFailure(name, f"returned {type(reminder).__name__}"))
                 break
+            if only is not None and reminder.contact not in state.contacts:
+                continue
             proposed.append(msgspec.structs.replace(reminder, rule=name))
     return apply_user_actions(proposed, state), failures
+
+
+def subset(state: State, handles: Collection[str]) -> State:
+    """Return a view of ``state`` holding only the contacts named in ``handles`` (the
+    unknown ones are left out); everything else is shared with ``state``, not copied."""
+    contacts = {h: state.contacts[h] for h in handles if h in state.contacts}
+    return msgspec.structs.replace(state, contacts=contacts)
 
 
 def find(reminders: Iterable[Reminder], query: str) -> Reminder:

@@ -754,3 +754,33 @@ def test_settings_with_unknown_section_only_warn(plugins: Plugins, tmp_path: Pat
     config = load_settings(str(path), settings_sections(plugins), warnings)
     assert warnings == ["config.toml: section [mystery] is not used by any installed plugin"]
     assert config.playbook.max_nudges == 2 and config.timezone == "Europe/Paris"
+
+
+# --- evaluating a few contacts ------------------------------------------------------------
+
+
+def test_evaluate_only_some_contacts_gives_their_reminders_as_a_full_evaluation_does(
+    plugins: Plugins, settings: Settings
+) -> None:
+    """``only`` (what ``show`` and the daemon use) is the full agenda cut to those contacts:
+    the same reminders, ids and times for them, none for the others, none about no one."""
+    journey = Journey()
+    start = paris("2026-11-02 10:00")
+    journey.add("ada", start)
+    journey.add("bob", start)
+    journey.add("cy", start)
+    journey.record(m.OutreachPlanned, start + HOUR, contact="ada")
+    journey.record(m.OutreachSent, start + HOUR, contact="bob")
+    journey.schedule("cy", start + HOUR, paris("2026-12-03 15:00"))
+    state = journey.state()
+    now = paris("2026-12-01 10:00")
+    full, failures = evaluate(plugins, state, now, settings)
+    assert failures == []
+    assert {r.contact for r in full} >= {"ada", "bob", "cy", None}  # a digest is about no one
+    for handles in (["ada"], ["bob", "cy"], ["cy", "nobody"]):
+        some, failures = evaluate(plugins, state, now, settings, only=handles)
+        assert failures == []
+        assert some == [r for r in full if r.contact in handles]
+        assert some  # each of them has something due
+    assert evaluate(plugins, state, now, settings, only=[]) == ([], [])
+    assert len(state.contacts) == 3  # the state itself is left whole
