@@ -15,6 +15,13 @@ A plugin file is compiled from its source each time: no bytecode is read from, o
 written to, ``__pycache__``, where a stale or planted ``.pyc`` would otherwise run
 instead of the source that was checked.
 ``COFFEECHAT_TRACE_PLUGINS=1`` prints every hook call to stderr.
+
+What a reading command pays for (issue #11): the built-in channels are left out when
+only the rules are needed (``channels=False``), and the entry-point scan, which imports
+``importlib.metadata`` and reads every installed distribution's metadata, is cached in
+the home's cache folder, keyed on everything that could change its answer (see
+:mod:`coffeechat.plugins.entry_points`). Hooks are called straight, as pluggy itself
+would call one implementation, unless tracing asks for pluggy's monitoring.
 """
 
 import errno
@@ -36,6 +43,11 @@ ENTRY_POINT_GROUP = "coffeechat"
 SELECT_VARIABLE = "COFFEECHAT_PLUGINS"
 TRACE_VARIABLE = "COFFEECHAT_TRACE_PLUGINS"
 
+# The built-in channels: only the daemon and the channel commands need them.
+CHANNEL_PLUGINS = (
+    "coffeechat.plugins.channels.desktop",
+    "coffeechat.plugins.channels.apprise_urls",
+)
 DEFAULT_PLUGINS = (
     "coffeechat.plugins.playbook.sections",
     "coffeechat.plugins.mail_settings",
@@ -49,8 +61,7 @@ DEFAULT_PLUGINS = (
     "coffeechat.plugins.playbook.congratulate",
     "coffeechat.plugins.playbook.digest",
     "coffeechat.plugins.playbook.recurring",
-    "coffeechat.plugins.channels.desktop",
-    "coffeechat.plugins.channels.apprise_urls",
+    *CHANNEL_PLUGINS,
 )
 
 
@@ -87,6 +98,7 @@ class Plugins:
         self.loaded: list[PluginInfo] = []
         self.problems: list[PluginProblem] = []
         self._sources: dict[str, str] = {}
+        self.traced = False  # COFFEECHAT_TRACE_PLUGINS: calls go through pluggy's monitoring
 
     def register(self, plugin: object, name: str, source: str, version: str | None = None) -> bool:
         """Register one plugin; on any failure, report it and leave it out."""
@@ -117,11 +129,11 @@ class Plugins:
         """
         for implementation in self._implementations(hook):
             try:
-                results = self._only(hook, implementation)(**arguments)
+                result = self._call(hook, implementation, arguments)
             except Exception as error:
                 yield implementation.plugin_name, error
                 continue
-            yield implementation.plugin_name, results[0] if results else None
+            yield implementation.plugin_name, result
 
     def collect(self, hook: str) -> list[tuple[str, tuple[Any, ...], dict[str, Any]]]:
         """Call a registration hook (``register`` callback) for every plugin.
@@ -138,7 +150,7 @@ class Plugins:
                 _mine.append((_name, args, kw))
 
             try:
-                self._only(hook, implementation)(register=register)
+                self._call(hook, implementation, {"register": register})
             except Exception as error:
                 self.problems.append(
                     PluginProblem(name, self._sources.get(name, "?"), _one_line(error), hook)
@@ -152,9 +164,14 @@ class Plugins:
         implementations: list[Any] = getattr(self.manager.hook, hook).get_hookimpls()
         return implementations
 
-    def _only(self, hook: str, implementation: Any) -> Any:
+    def _call(self, hook: str, implementation: Any, arguments: Mapping[str, Any]) -> Any:
+        """Call one plugin's implementation of a hook; return its result."""
+        if not (self.traced or implementation.hookwrapper or implementation.wrapper):
+            # What pluggy does for one implementation, without building a caller for it.
+            return implementation.function(*[arguments[name] for name in implementation.argnames])
         others = [p for p in self.manager.get_plugins() if p is not implementation.plugin]
-        return self.manager.subset_hook_caller(hook, remove_plugins=others)
+        results = self.manager.subset_hook_caller(hook, remove_plugins=others)(**arguments)
+        return results[0] if results else None
 
     def source_of(self, name: str) -> str:
         """Return where a loaded plugin came from."""
@@ -166,13 +183,23 @@ def _one_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if type(error).__name__ not in text else text
 
 
-def load_plugins(plugins_dir: str | None, environ: Mapping[str, str] | None = None) -> Plugins:
-    """Build the plugin manager: built-ins, then entry points, then plugin files."""
+def load_plugins(
+    plugins_dir: str | None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    channels: bool = True,
+    cache_dir: str | None = None,
+) -> Plugins:
+    """Build the plugin manager: built-ins, then entry points, then plugin files.
+
+    ``channels=False`` leaves out the built-in channels (a command that only evaluates
+    the rules); ``cache_dir`` (the home's cache folder) keeps the entry-point scan.
+    """
     environ = os.environ if environ is None else environ
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
     plugins = Plugins(manager)
-    for module_name in DEFAULT_PLUGINS:
+    for module_name in DEFAULT_PLUGINS if channels else _WITHOUT_CHANNELS:
         try:
             module = importlib.import_module(module_name)
         except (Exception, SystemExit) as error:
@@ -180,12 +207,16 @@ def load_plugins(plugins_dir: str | None, environ: Mapping[str, str] | None = No
             continue
         plugins.register(module, module_name.rsplit(".", 1)[-1], "built-in")
     chosen = _selection(environ)
-    _load_entry_points(plugins, chosen)
+    _load_entry_points(plugins, chosen, cache_dir)
     if plugins_dir is not None:
         _load_files(plugins, plugins_dir, chosen)
     if environ.get(TRACE_VARIABLE, "") not in ("", "0"):
         _trace(manager)
+        plugins.traced = True
     return plugins
+
+
+_WITHOUT_CHANNELS = tuple(name for name in DEFAULT_PLUGINS if name not in CHANNEL_PLUGINS)
 
 
 def _selection(environ: Mapping[str, str]) -> set[str] | None:
@@ -195,21 +226,19 @@ def _selection(environ: Mapping[str, str]) -> set[str] | None:
     return {name.strip() for name in value.split(",") if name.strip()}
 
 
-def _load_entry_points(plugins: Plugins, chosen: set[str] | None) -> None:
-    from importlib.metadata import entry_points
+def _load_entry_points(plugins: Plugins, chosen: set[str] | None, cache_dir: str | None) -> None:
+    from coffeechat.plugins.entry_points import find_entry_points, load_entry_point
 
-    for entry_point in entry_points(group=ENTRY_POINT_GROUP):
-        if chosen is not None and entry_point.name not in chosen:
+    for found in find_entry_points(ENTRY_POINT_GROUP, cache_dir):
+        if chosen is not None and found.name not in chosen:
             continue
-        distribution = entry_point.dist.name if entry_point.dist is not None else "?"
-        source = f"entry point {entry_point.value} ({distribution})"
+        source = f"entry point {found.value} ({found.distribution or '?'})"
         try:
-            plugin = entry_point.load()
+            plugin = load_entry_point(found.value)
         except (Exception, SystemExit) as error:
-            plugins.problems.append(PluginProblem(entry_point.name, source, _one_line(error)))
+            plugins.problems.append(PluginProblem(found.name, source, _one_line(error)))
             continue
-        version = entry_point.dist.version if entry_point.dist is not None else None
-        plugins.register(plugin, entry_point.name, source, version)
+        plugins.register(plugin, found.name, source, found.version)
 
 
 def unsafe_reason(path: str) -> str | None:

@@ -30,12 +30,15 @@ if TYPE_CHECKING:
 class Rules:
     """The plugins and settings of a home, loaded once per command."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, *, channels: bool = False) -> None:
         from coffeechat.plugins.manager import load_plugins, settings_sections
         from coffeechat.plugins.settings import load_settings
 
         self.app = app
-        self.plugins: Plugins = load_plugins(str(app.home.plugins_dir))
+        # The rules only, unless asked: the built-in channels are the daemon's to load.
+        self.plugins: Plugins = load_plugins(
+            str(app.home.plugins_dir), channels=channels, cache_dir=app.home.cache_dir
+        )
         warnings: list[str] = []
         self.settings: Settings = load_settings(
             str(app.home.config_file), settings_sections(self.plugins), warnings
@@ -88,13 +91,15 @@ def _configure_agenda(parser: argparse.ArgumentParser) -> None:
 def _run_agenda(app: App, args: argparse.Namespace) -> None:
     if not 0 <= args.days <= MAX_DAYS:
         raise UserError(f"--days must be between 0 and {MAX_DAYS}, not {args.days}")
-    from coffeechat.daemon.delivery import unknown_channels
-
     state, now = state_at(app, args.at, past=False)
     reminders = Rules(app).reminders(state, now)
     horizon = now + timedelta(days=args.days)
     shown = [reminder for reminder in reminders if reminder.due <= horizon]
-    unknown = {r.id: channels for r in shown if (channels := unknown_channels(r, state))}
+    unknown: dict[str, list[str]] = {}
+    if state.unanswered:  # a channel left a delivery unknown (the daemon's module says how)
+        from coffeechat.daemon.delivery import unknown_channels
+
+        unknown = {r.id: channels for r in shown if (channels := unknown_channels(r, state))}
     if app.json:
         app.print_json(
             {
@@ -269,7 +274,7 @@ def _done_records(app: App, reminder: Reminder) -> str:
 def _run_plugins(app: App, args: argparse.Namespace) -> int:
     from coffeechat.daemon.cli.about import coffeechat_version
 
-    rules = Rules(app)
+    rules = Rules(app, channels=True)
     plugins = rules.plugins
     ours = coffeechat_version()
     for info in plugins.loaded:
