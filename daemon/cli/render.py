@@ -16,13 +16,22 @@ if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
 
+# English names whatever the locale (strftime's %a and %b follow LC_TIME), and without
+# strftime: the agenda formats a date per row.
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def moment(instant: datetime, zone: ZoneInfo, now: datetime | None = None) -> str:
     """Return an instant as the user reads it: ``Tue 1 Dec 15:00`` (year when not this one)."""
     local = instant.astimezone(zone)
-    text = f"{local:%a} {local.day} {local:%b} {local:%H:%M}"
+    year = ""
     if now is not None and local.year != now.astimezone(zone).year:
-        text = f"{local:%a} {local.day} {local:%b %Y} {local:%H:%M}"
-    return text
+        year = f" {local.year}"
+    return (
+        f"{_DAYS[local.weekday()]} {local.day} {_MONTHS[local.month - 1]}{year} "
+        f"{local.hour:02d}:{local.minute:02d}"
+    )
 
 
 def short_id(event_id: str) -> str:
