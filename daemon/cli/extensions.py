@@ -16,7 +16,8 @@ def plugin_commands(home: str | None, reserved: set[str]) -> dict[str, Command]:
     """Return the commands the plugins of a home add; warn about refused ones on stderr."""
     from coffeechat.plugins.manager import load_plugins
 
-    plugins = load_plugins(str(Home.locate(home).plugins_dir))
+    located = Home.locate(home)
+    plugins = load_plugins(str(located.plugins_dir), cache_dir=located.cache_dir)
     commands: dict[str, Command] = {}
     for plugin, args, kwargs in plugins.collect("coffeechat_commands"):
         try:
