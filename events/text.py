@@ -18,14 +18,13 @@ JSON output needs none of this: JSON escapes control characters itself.
 
 from __future__ import annotations
 
+import functools
 import re
 
 __all__ = ["one_line", "printable"]
 
 _BIDI = "\u202a-\u202e\u2066-\u2069"
 _SURROGATES = "\ud800-\udfff"
-_IN_TEXT = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}{_SURROGATES}]")
-_IN_LINE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}{_SURROGATES}]")
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -38,12 +37,26 @@ def printable(text: str, *, lines: bool = True) -> str:
     character escaped (see the module docstring). ``lines``: keep tabs and newlines.
 
     Text with nothing to escape (nearly all of it) comes back as the same object, after
-    one scan by a precompiled pattern.
+    one scan in C (:meth:`str.isprintable`) or, for text with a newline, a tab or another
+    unprintable character, by a pattern.
     """
-    pattern = _IN_TEXT if lines else _IN_LINE
+    if text.isprintable():  # nothing to escape, nor a tab or newline: most text, in C
+        return text
+    pattern = _patterns()[0 if lines else 1]
     if pattern.search(text) is None:
         return text
     return pattern.sub(_escape, text)
+
+
+@functools.cache
+def _patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """Return the patterns of what to escape in text (tabs and newlines kept) and in a
+    line, compiled on first need: text that :meth:`str.isprintable` passes needs neither
+    (it holds no control, format or surrogate character at all)."""
+    return (
+        re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}{_SURROGATES}]"),
+        re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}{_SURROGATES}]"),
+    )
 
 
 def one_line(text: str, limit: int = 300) -> str:

@@ -26,6 +26,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from conftest import Runner, run_coffeechat
 from desktop_session import (
     DesktopSession,
@@ -75,6 +77,28 @@ def test_printable_keeps_tab_and_newline_in_text_and_escapes_them_in_a_line() ->
 def test_printable_with_ordinary_text_returns_it_unchanged() -> None:
     text = "Søren Kierkegaard — 東京, \\x1b as typed, emoji ☕"
     assert printable(text) is text
+
+
+_ESCAPED_IN_TEXT = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+_ESCAPED_IN_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def _escaped(pattern: re.Pattern[str], text: str) -> str:
+    def escape(match: re.Match[str]) -> str:
+        code = ord(match.group())
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+    return pattern.sub(escape, text)
+
+
+@given(st.text(alphabet=st.characters(exclude_categories=()), max_size=40))
+def test_printable_escapes_exactly_what_the_patterns_name(text: str) -> None:
+    # The fast path (str.isprintable) must never skip a character the patterns escape:
+    # every category is drawn here (controls, formats, separators, surrogates, emoji …).
+    assert printable(text) == _escaped(_ESCAPED_IN_TEXT, text)
+    assert printable(text, lines=False) == _escaped(_ESCAPED_IN_LINE, text)
 
 
 def test_one_line_with_a_long_text_keeps_its_start_and_end_and_says_what_it_cut() -> None:
