@@ -26,13 +26,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 from conftest import Runner, run_coffeechat
 from desktop_session import (
     DesktopSession,
     desktop_session_fixture,  # noqa: F401  (the desktop_session fixture)
 )
+from hypothesis import given
+from hypothesis import strategies as st
 
 from coffeechat.daemon.delivery import title_of
 from coffeechat.events.text import one_line, printable
