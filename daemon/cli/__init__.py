@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import importlib
 import os
 import re
 import sys
@@ -62,8 +61,11 @@ DEFAULT_COMMAND = "agenda"
 
 def command(name: str) -> Command:
     """Return the specification of one command, importing only its group's module."""
-    module = importlib.import_module(f"coffeechat.daemon.cli.{MODULE_OF[name]}")
-    spec: Command = module.COMMANDS[name]
+    # __import__ rather than importlib.import_module: a recording command need not load
+    # the importlib package (about 0.2 ms) for one import.
+    module_name = f"coffeechat.daemon.cli.{MODULE_OF[name]}"
+    __import__(module_name)
+    spec: Command = sys.modules[module_name].COMMANDS[name]
     return spec
 
 
