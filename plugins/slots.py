@@ -212,19 +212,25 @@ def _day_starts(
     A wall time in a spring-forward gap is skipped; a repeated one (fall-back) is read at
     its first instant, and kept only if the meeting still ends inside the hours.
     """
-    walls = []
-    wall, closes = datetime.combine(day, hours[0]), datetime.combine(day, hours[1])
-    while wall + length <= closes:
-        walls.append(wall)
-        wall += _STEP
-    if not walls:
+    steps = _steps(hours, length)
+    if not steps:
         return ()
-    offset = _steady_offset(walls[0], walls[-1] + length, zone)
+    midnight = datetime.combine(day, time(0))
+    offset = _steady_offset(midnight + steps[0], midnight + steps[-1] + length, zone)
     if offset is not None:  # no clock change that day: every wall time is one instant
-        instants = [(wall - offset).replace(tzinfo=UTC) for wall in walls]
+        base = (midnight - offset).replace(tzinfo=UTC)
+        yours_offset = _steady_offset_at(base + steps[0], base + steps[-1] + length, your_zone)
+        if yours_offset is not None:  # nor on your clock: the same pattern as on any such day
+            shared = _shared(steps, length, yours_offset - offset, yours)
+            return tuple(
+                _Start(base + step, day, fits) for step, fits in zip(steps, shared, strict=True)
+            )
+        instants = [base + step for step in steps]
     else:
         instants = [
-            instant for wall in walls if (instant := _fitting(wall, day, zone, hours, length))
+            instant
+            for step in steps
+            if (instant := _fitting(midnight + step, day, zone, hours, length))
         ]
     if not instants:
         return ()
@@ -233,6 +239,39 @@ def _day_starts(
         _Start(instant, day, _within(instant, instant + length, your_zone, yours, yours_offset))
         for instant in instants
     )
+
+
+@lru_cache(maxsize=64)
+def _steps(hours: tuple[time, time], length: timedelta) -> tuple[timedelta, ...]:
+    """Return the starts on the hour or half-hour whose meeting fits inside ``hours``, as
+    times since midnight on the wall clock."""
+    any_day = date(2000, 1, 3)
+    midnight = datetime.combine(any_day, time(0))
+    wall, closes = datetime.combine(any_day, hours[0]), datetime.combine(any_day, hours[1])
+    steps = []
+    while wall + length <= closes:
+        steps.append(wall - midnight)
+        wall += _STEP
+    return tuple(steps)
+
+
+@lru_cache(maxsize=256)
+def _shared(
+    steps: tuple[timedelta, ...], length: timedelta, shift: timedelta, yours: tuple[time, time]
+) -> tuple[bool, ...]:
+    """Given starts as times since midnight on their clock, and how far your clock is ahead
+    of theirs (``shift``), return whether each meeting lies inside ``yours`` on one day of
+    your clock. Whole days added to both ends change neither their times nor whether they
+    share a date, so any midnight will do."""
+    midnight = datetime.combine(date(2000, 1, 3), time(0))
+    shared = []
+    for step in steps:
+        start = midnight + step + shift
+        end = start + length
+        shared.append(
+            start.date() == end.date() and yours[0] <= start.time() and end.time() <= yours[1]
+        )
+    return tuple(shared)
 
 
 def _fitting(
