@@ -36,10 +36,20 @@ def contact_zone(contact: Contact, settings: Settings) -> ZoneInfo:
     return user_zone(settings)
 
 
+# Every rule walks the contacts in handle order: sort the handles once per contacts dict
+# (kept referenced, so a new dict never takes its id), again when contacts are added
+# (the projection never removes one).
+_order: tuple[dict[str, Contact], int, list[str]] | None = None
+
+
 def tracked(state: State) -> Iterator[Contact]:
     """Yield the contacts not archived, in handle order (a stable order for tests)."""
-    for handle in sorted(state.contacts):
-        contact = state.contacts[handle]
+    global _order
+    contacts = state.contacts
+    if _order is None or _order[0] is not contacts or _order[1] != len(contacts):
+        _order = (contacts, len(contacts), sorted(contacts))
+    for handle in _order[2]:
+        contact = contacts[handle]
         if contact.archived is None:
             yield contact
 
