@@ -14,7 +14,7 @@ from coffeechat.plugins.playbook.common import (
     contact_zone,
     day,
     shift,
-    stage,
+    stages,
     tracked,
     user_zone,
 )
@@ -28,9 +28,10 @@ def coffeechat_reminders(
     state: State, now: datetime, settings: Settings
 ) -> list[Reminder | Skipped]:
     """Propose a touchpoint for everyone met, on their cadence."""
+    stage_now = stages(state, now, settings)
     reminders: list[Reminder | Skipped] = []
     for contact in tracked(state):
-        if contact.met is None or stage(contact, now, settings, state) == "declined":
+        if contact.met is None or stage_now[contact.handle] == "declined":
             continue
         steps: list[Step] = [s for s in (contact.met, contact.thanked, contact.touched) if s]
         last = max(steps, key=lambda step: step.at)
