@@ -16,7 +16,9 @@ send windows and digests are); an expression using ``L``, ``W``, ``#`` or ``?`` 
 searched exactly.
 
 The lists are kept for the process, and on disk (:func:`use_cache_folder`, a home's
-``cache/``) so that the next command answers without importing croniter at all. An entry
+``cache/``) so that the next command answers without importing croniter at all. Without a
+cache folder, a schedule is listed only once it has been asked about :data:`LIST_AFTER`
+times in the process: for a few questions croniter's search costs less than a listing. An entry
 on disk is used only for the same expression, zone, span, listing method, and the same
 bytes of the zone's file in the tz database (a tzdata update changes them): it can be
 stale, never wrong. The file is written atomically (a private temporary file renamed over
@@ -31,7 +33,7 @@ import os
 import re
 import time
 from bisect import bisect_right
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -60,6 +62,10 @@ _KEEP = 64  # entries kept on disk, the most recently made
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _MARGIN = timedelta(days=3)  # beyond any UTC offset plus any gap
+_LONGEST_MONTH = timedelta(days=31)
+# A schedule asked about this often in a process is listed even when no cache folder keeps
+# the list for the next command (fewer questions: croniter's search is cheaper).
+LIST_AFTER = 8
 # Numbers, ranges, steps and lists; names (three letters) in the month and weekday fields.
 _PLAIN_NUMBERS = re.compile(r"[0-9*,/-]+")
 _PLAIN_NAMES = re.compile(r"(?:[0-9*,/-]|\b[a-z]{3}\b)+")
@@ -90,6 +96,7 @@ _folder: str | None = None
 _on_disk: dict[tuple[str, str], Entry] | None = None  # read on first need
 # (normalised expression, zone) -> its entry, or None when it is not listed
 _known: dict[tuple[str, ZoneInfo], Entry | None] = {}
+_asked: dict[tuple[str, ZoneInfo], int] = {}  # questions not answered from a list
 _zone_data: dict[str, tuple[str, bytes] | None] = {}  # zone key -> digest and bytes of its file
 
 
@@ -150,6 +157,11 @@ def _entry(expression: str, zone: ZoneInfo) -> Entry | None:
         ):
             entry = stored
     if entry is None and _plain(normalized):
+        kept = source is not None and _folder is not None and os.path.isdir(_folder)
+        if not kept:  # listed for this process only: only when it pays
+            _asked[key] = _asked.get(key, 0) + 1
+            if _asked[key] < LIST_AFTER:
+                return None
         if source is None:  # a zone of no known file: listed for this process only
             entry = _list(normalized, zone, start, end, "")
         else:  # listed from the bytes its digest names, so the entry cannot lie
@@ -157,7 +169,7 @@ def _entry(expression: str, zone: ZoneInfo) -> Entry | None:
 
             from_file = ZoneInfo.from_file(io.BytesIO(source[1]), key=zone.key)
             entry = _list(normalized, from_file, start, end, source[0])
-            if entry is not None:
+            if entry is not None and kept:
                 _store(entry)
     _known[key] = entry
     return entry
@@ -206,16 +218,22 @@ def _list(normalized: str, zone: ZoneInfo, start: int, end: int, zone_data: str)
     on_dates = None if days_of_month[0] == "*" else frozenset(days_of_month)
     on_weekdays = None if weekdays[0] == "*" else frozenset(int(day) % 7 for day in weekdays)
     in_months = None if months[0] == "*" else frozenset(months)
-    days = []
-    day = (_instant(start) - _MARGIN).date()
+    first = (_instant(start) - _MARGIN).date()
     last = (_instant(end) + _MARGIN).date()
-    while day <= last:
-        if in_months is None or day.month in in_months:
-            on_date = on_dates is None or day.day in on_dates
-            on_weekday = on_weekdays is None or (day.weekday() + 1) % 7 in on_weekdays
-            if (on_date or on_weekday) if either else (on_date and on_weekday):
-                days.append(day)
-        day += timedelta(days=1)
+    days = []
+    for year in range(first.year, last.year + 1):
+        for month in range(1, 13):
+            if in_months is not None and month not in in_months:
+                continue
+            opens = date(year, month, 1)
+            length = ((opens + _LONGEST_MONTH).replace(day=1) - opens).days
+            weekday = (opens.weekday() + 1) % 7  # cron's: Sunday is 0
+            for number in range(1, length + 1):
+                on_date = on_dates is None or number in on_dates
+                on_weekday = on_weekdays is None or (weekday + number - 1) % 7 in on_weekdays
+                if (on_date or on_weekday) if either else (on_date and on_weekday):
+                    days.append(date(year, month, number))
+    days = [day for day in days if first <= day <= last]
     hour_list = range(24) if hours[0] == "*" else sorted(hours)
     minute_list = range(60) if minutes[0] == "*" else sorted(minutes)
     if len(days) * len(hour_list) * len(minute_list) > 2 * MOST_FIRES:
@@ -356,5 +374,6 @@ def _forget() -> None:
     """Forget what this process listed and read (for tests)."""
     global _on_disk
     _known.clear()
+    _asked.clear()
     _zone_data.clear()
     _on_disk = None

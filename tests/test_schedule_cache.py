@@ -43,8 +43,10 @@ ZONES = [
         "UTC",
     )
 ]
+WINDOW = "0 9 * * TUE,WED"
 EXPRESSIONS = [
-    "0 9 * * TUE,WED",
+    WINDOW,
+    WINDOW,
     "0 8 * * TUE",
     "30 2 * * *",
     "0,30 1-3 * * SAT,SUN",
@@ -58,16 +60,18 @@ EXPRESSIONS = [
 YEAR = time.gmtime().tm_year
 SPAN_START = datetime(YEAR - 4, 1, 1, tzinfo=UTC)
 SPAN_END = datetime(YEAR + 2, 1, 1, tzinfo=UTC)
-WINDOW = "0 9 * * TUE,WED"
 PARIS = ZoneInfo("Europe/Paris")
 
 
 @pytest.fixture(autouse=True)
 def fresh() -> Iterator[None]:
-    """Each test starts with nothing listed and no cache folder."""
+    """Each test starts with nothing listed and no cache folder; a schedule is listed
+    from the first question."""
     use_cache_folder(None)
     occurrences._forget()
+    occurrences.LIST_AFTER, listed_after = 1, occurrences.LIST_AFTER
     yield
+    occurrences.LIST_AFTER = listed_after
     use_cache_folder(None)
     occurrences._forget()
 
@@ -118,11 +122,21 @@ def test_listed_fires_with_any_instant_match_croniter_search(
     question: tuple[ZoneInfo, datetime], expression: str
 ) -> None:
     zone, moment = question
-    same(next_fire(expression, moment, zone), schedules._search_next(expression, moment, zone))
-    same(
-        previous_fire(expression, moment, zone),
-        schedules._search_previous(expression, moment, zone),
-    )
+    searched_next = schedules._search_next(expression, moment, zone)
+    searched_previous = schedules._search_previous(expression, moment, zone)
+    # Answered by the list when the answer lies in its span (None: the search answers).
+    listed_next = occurrences.next_after(expression, moment, zone)
+    if listed_next is not None:
+        same(listed_next, searched_next)
+    listed_previous = occurrences.last_at_or_before(expression, moment, zone)
+    if listed_previous is not None:
+        same(listed_previous, searched_previous)
+    if expression == WINDOW and SPAN_START + timedelta(days=7) < moment < SPAN_END - timedelta(
+        days=7
+    ):
+        assert listed_next is not None and listed_previous is not None
+    same(next_fire(expression, moment, zone), searched_next)
+    same(previous_fire(expression, moment, zone), searched_previous)
 
 
 def test_listed_fires_answer_inside_the_span_without_searching() -> None:
@@ -133,6 +147,14 @@ def test_listed_fires_answer_inside_the_span_without_searching() -> None:
     assert occurrences.next_after(WINDOW, SPAN_END + timedelta(days=1), PARIS) is None
     assert occurrences.next_after("0 9 L * *", moment, PARIS) is None
     assert occurrences.next_after("* * * * *", moment, PARIS) is None  # too many fires
+
+
+def test_listed_fires_without_cache_folder_only_for_a_schedule_asked_often() -> None:
+    occurrences.LIST_AFTER = 3
+    moment = datetime(YEAR, 3, 1, tzinfo=UTC)
+    answers = [occurrences.next_after(WINDOW, moment, PARIS) for _ in range(4)]
+    assert answers[:2] == [None, None]  # croniter's search is cheaper for a few questions
+    assert answers[2] is not None and answers[2] == answers[3]
 
 
 def test_use_cache_folder_writes_a_private_file_the_next_process_reads(tmp_path: Path) -> None:
