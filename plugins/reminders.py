@@ -72,11 +72,16 @@ def reminder_id(kind: str, contact: str | None, because: Iterable[str], key: str
     """Return the stable id of a reminder: 7 characters derived from what caused it."""
     material = "\x1f".join([kind, contact or "", *sorted(because), key]).encode()
     number = int.from_bytes(hashlib.sha256(material).digest()[:5], "big")
-    letters = []
-    for _ in range(7):
-        number, remainder = divmod(number, 32)
-        letters.append(_ID_ALPHABET[remainder])
-    return "".join(letters)
+    letters = _ID_ALPHABET  # 5 bits a letter, the least significant first
+    return (
+        letters[number & 31]
+        + letters[number >> 5 & 31]
+        + letters[number >> 10 & 31]
+        + letters[number >> 15 & 31]
+        + letters[number >> 20 & 31]
+        + letters[number >> 25 & 31]
+        + letters[number >> 30 & 31]
+    )
 
 
 def make_reminder(

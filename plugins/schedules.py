@@ -32,8 +32,11 @@ Day-of-month and day-of-week follow standard cron: when both are restricted, eit
 enough. Names (``TUE``, ``JAN``) are case-insensitive; ``@daily`` and 6-field (seconds)
 expressions are not accepted: a schedule is exactly five fields.
 
-This module imports croniter (about 34 ms): only the reminder rules import it, never a command
-that only records an event.
+croniter (about 34 ms to import, with dateutil) is imported only when a search really has to
+run: the fires of a plain schedule over the years around now are listed once and kept, in
+memory and in the home's cache (:mod:`coffeechat.plugins.occurrences`; the command line and
+the daemon call :func:`use_cache_folder`), so a command whose send windows were already
+listed answers from that list without importing croniter at all.
 """
 
 from __future__ import annotations
@@ -41,9 +44,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING
 
-from croniter import CroniterBadDateError, CroniterError, croniter
+from coffeechat.plugins import occurrences
+from coffeechat.plugins.occurrences import use_cache_folder
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
 
 __all__ = [
     "FIELD_COUNT",
@@ -52,6 +59,7 @@ __all__ = [
     "next_fire",
     "next_in_window",
     "previous_fire",
+    "use_cache_folder",
     "validate",
 ]
 
@@ -91,6 +99,12 @@ def next_fire(expression: str, after: datetime, zone: ZoneInfo) -> datetime:
     ``zone``'s wall clock (see the module docstring for gaps and repeated hours), as an aware
     datetime in ``zone``. Raise ValueError for an invalid expression or a naive ``after``.
     """
+    listed = occurrences.next_after(expression, after, zone)
+    return listed if listed is not None else _search_next(expression, after, zone)
+
+
+def _search_next(expression: str, after: datetime, zone: ZoneInfo) -> datetime:
+    """Return what `next_fire` returns, found by croniter's search."""
     normalized = validate(expression)
     after_utc = _as_utc(after, "after")
     # Gap wall times just before the starting wall time may land after `after`.
@@ -119,6 +133,12 @@ def previous_fire(expression: str, before: datetime, zone: ZoneInfo) -> datetime
     ``zone``, or None when the expression never fired before (croniter looks back 50 years).
     Raise ValueError for an invalid expression or a naive ``before``.
     """
+    listed = occurrences.last_at_or_before(expression, before, zone)
+    return listed if listed is not None else _search_previous(expression, before, zone)
+
+
+def _search_previous(expression: str, before: datetime, zone: ZoneInfo) -> datetime | None:
+    """Return what `previous_fire` returns, found by croniter's search."""
     normalized = validate(expression)
     before_utc = _as_utc(before, "before")
     local = before_utc.astimezone(zone)
@@ -193,6 +213,8 @@ def _checked(expression: str) -> str:
             f"({_FIELD_NAMES}), this one has {len(fields)}"
         )
     normalized = " ".join(fields)
+    from croniter import CroniterBadDateError, croniter
+
     if not croniter.is_valid(normalized):
         raise ValueError(f"invalid schedule {expression!r}: {_croniter_complaint(normalized)}")
     try:
@@ -206,6 +228,8 @@ def _checked(expression: str) -> str:
 
 def _croniter_complaint(expression: str) -> str:
     """Given an expression croniter rejects, return croniter's reason (or a generic one)."""
+    from croniter import CroniterError, croniter
+
     try:
         croniter(expression)
     except CroniterError as error:
@@ -262,6 +286,8 @@ def _candidates(expression: str, start: datetime, *, backwards: bool) -> Iterato
     croniter works at the minute: going forwards the seconds of ``start`` are dropped, going
     backwards a wall time in ``start``'s own minute counts only once ``start`` is past it.
     """
+    from croniter import CroniterBadDateError, croniter
+
     schedule = croniter(expression, start)
     while True:
         try:

@@ -36,10 +36,20 @@ def contact_zone(contact: Contact, settings: Settings) -> ZoneInfo:
     return user_zone(settings)
 
 
+# Every rule walks the contacts in handle order: sort the handles once per contacts dict
+# (kept referenced, so a new dict never takes its id), again when contacts are added
+# (the projection never removes one).
+_order: tuple[dict[str, Contact], int, list[str]] | None = None
+
+
 def tracked(state: State) -> Iterator[Contact]:
     """Yield the contacts not archived, in handle order (a stable order for tests)."""
-    for handle in sorted(state.contacts):
-        contact = state.contacts[handle]
+    global _order
+    contacts = state.contacts
+    if _order is None or _order[0] is not contacts or _order[1] != len(contacts):
+        _order = (contacts, len(contacts), sorted(contacts))
+    for handle in _order[2]:
+        contact = contacts[handle]
         if contact.archived is None:
             yield contact
 
@@ -51,9 +61,45 @@ def unanswered(contact: Contact) -> list[Outreach]:
     return sorted(run, key=lambda outreach: outreach.at)
 
 
-# Several rules ask for the same contact's stage in one evaluation: remember the answers
-# for one (state, number of events folded, instant, settings) at a time.
-_stages: tuple[tuple[int, int, datetime, int], dict[str, str]] | None = None
+class Stages(dict[str, str]):
+    """The stages of a state's contacts at one instant, by handle, each worked out on
+    first use and remembered (several rules ask for the same contact's)."""
+
+    def __init__(self, state: State, now: datetime, settings: Settings) -> None:
+        super().__init__()
+        self.state, self.events, self.now, self.settings = state, state.events, now, settings
+        self.nudge_after = settings.playbook.nudge_after.delta
+        self.max_nudges = settings.playbook.max_nudges
+
+    def __missing__(self, handle: str) -> str:
+        answer = self.of(self.state.contacts[handle])
+        self[handle] = answer
+        return answer
+
+    def of(self, contact: Contact) -> str:
+        """Return ``contact``'s stage (not remembered)."""
+        return stage_of(contact, self.now, nudge_after=self.nudge_after, max_nudges=self.max_nudges)
+
+
+# The stages of one (state, number of events folded, instant, settings) at a time: the
+# rules of one evaluation share them.
+_stages: Stages | None = None
+
+
+def stages(state: State, now: datetime, settings: Settings) -> Stages:
+    """Return the stages of ``state``'s contacts at ``now``, by handle (worked out as they
+    are asked for, shared by the rules of one evaluation)."""
+    global _stages
+    known = _stages
+    if (
+        known is None
+        or known.state is not state
+        or known.events != state.events
+        or known.now != now
+        or known.settings is not settings
+    ):
+        _stages = known = Stages(state, now, settings)
+    return known
 
 
 def stage(contact: Contact, now: datetime, settings: Settings, state: State | None = None) -> str:
@@ -62,22 +108,12 @@ def stage(contact: Contact, now: datetime, settings: Settings, state: State | No
     With ``state`` (the one the contact belongs to), answers are remembered for the rest
     of this evaluation.
     """
-    global _stages
-    if state is not None:
-        key = (id(state), state.events, now, id(settings))
-        if _stages is None or _stages[0] != key:
-            _stages = (key, {})
-        known = _stages[1].get(contact.handle)
-        if known is not None:
-            return known
-    answer = stage_of(
-        contact,
-        now,
-        nudge_after=settings.playbook.nudge_after.delta,
-        max_nudges=settings.playbook.max_nudges,
-    )
-    if state is not None and _stages is not None:
-        _stages[1][contact.handle] = answer
+    if state is None:
+        return Stages(State(), now, settings).of(contact)
+    known = stages(state, now, settings)
+    answer = known.get(contact.handle)
+    if answer is None:
+        answer = known[contact.handle] = known.of(contact)
     return answer
 
 

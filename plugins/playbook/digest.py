@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from coffeechat.events.projection import State
 from coffeechat.plugins import hookimpl
-from coffeechat.plugins.playbook.common import stage, tracked, user_zone
+from coffeechat.plugins.playbook.common import stages, tracked, user_zone
 from coffeechat.plugins.reminders import Reminder, make_reminder
 from coffeechat.plugins.schedules import next_fire, previous_fire
 from coffeechat.plugins.settings import Settings
@@ -34,10 +34,9 @@ def coffeechat_reminders(state: State, now: datetime, settings: Settings) -> lis
     ):
         occurrences.append(last)  # this week's, not yet done
     occurrences.append(next_fire(cron, max(now, since), zone))  # so the daemon wakes for it
-    stages = Counter(stage(contact, now, settings, state) for contact in contacts)
-    planned = [
-        contact.name for contact in contacts if stage(contact, now, settings, state) == "planned"
-    ]
+    stage_now = stages(state, now, settings)
+    counts = Counter(stage_now[contact.handle] for contact in contacts)
+    planned = [contact.name for contact in contacts if stage_now[contact.handle] == "planned"]
     parts = []
     if planned:
         parts.append(f"reach out this week to {', '.join(planned)}")
@@ -47,8 +46,8 @@ def coffeechat_reminders(state: State, now: datetime, settings: Settings) -> lis
         ("met", "thank-you owed"),
         ("scheduled", "meetings booked"),
     ):
-        if stages[name]:
-            parts.append(f"{words}: {stages[name]}")
+        if counts[name]:
+            parts.append(f"{words}: {counts[name]}")
     summary = "; ".join(parts) or "nothing waiting: who else do you find interesting?"
     return [
         make_reminder(

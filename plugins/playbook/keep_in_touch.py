@@ -5,7 +5,8 @@ A cadence that cannot be worked out (a cron that never fires, recorded before su
 cadences were refused, or by another device) costs only that contact's reminder: it is
 reported as skipped, and everyone else is still reminded."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import lru_cache
 
 from coffeechat.events.projection import State, Step
 from coffeechat.plugins import hookimpl
@@ -13,7 +14,7 @@ from coffeechat.plugins.playbook.common import (
     contact_zone,
     day,
     shift,
-    stage,
+    stages,
     tracked,
     user_zone,
 )
@@ -27,9 +28,10 @@ def coffeechat_reminders(
     state: State, now: datetime, settings: Settings
 ) -> list[Reminder | Skipped]:
     """Propose a touchpoint for everyone met, on their cadence."""
+    stage_now = stages(state, now, settings)
     reminders: list[Reminder | Skipped] = []
     for contact in tracked(state):
-        if contact.met is None or stage(contact, now, settings, state) == "declined":
+        if contact.met is None or stage_now[contact.handle] == "declined":
             continue
         steps: list[Step] = [s for s in (contact.met, contact.thanked, contact.touched) if s]
         last = max(steps, key=lambda step: step.at)
@@ -37,9 +39,10 @@ def coffeechat_reminders(
         if not contact.cadence:
             due = shift(last.at, settings.playbook.keep_in_touch.delta, zone)
         else:
-            try:
-                due = shift(last.at, Duration(contact.cadence).delta, zone)
-            except ValueError:
+            every = _as_duration(contact.cadence)
+            if every is not None:
+                due = shift(last.at, every, zone)
+            else:
                 try:
                     due = next_fire(contact.cadence, last.at, zone)
                 except ValueError as error:  # a cron that never fires
@@ -57,3 +60,12 @@ def coffeechat_reminders(
             )
         )
     return reminders
+
+
+@lru_cache(maxsize=256)
+def _as_duration(cadence: str) -> timedelta | None:
+    """Return a cadence written as a duration (``60d``), or None (a cron line)."""
+    try:
+        return Duration(cadence).delta
+    except ValueError:
+        return None

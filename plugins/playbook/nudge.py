@@ -17,7 +17,7 @@ from coffeechat.plugins.playbook.common import (
     contact_zone,
     day,
     shift,
-    stage,
+    stages,
     tracked,
     user_zone,
 )
@@ -30,9 +30,10 @@ from coffeechat.plugins.settings import Settings
 def coffeechat_reminders(state: State, now: datetime, settings: Settings) -> list[Reminder]:
     """Propose the next nudge of every unanswered outreach, or the closing word."""
     playbook = settings.playbook
+    stage_now = stages(state, now, settings)
     reminders = []
     for contact in tracked(state):
-        if stage(contact, now, settings, state) not in ("reached", "no-reply"):
+        if stage_now[contact.handle] not in ("reached", "no-reply"):
             continue
         run = current_run(contact, None, playbook.nudge_after.delta, playbook.max_nudges)
         if not run:

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from coffeechat.events.projection import State
 from coffeechat.plugins import hookimpl
-from coffeechat.plugins.playbook.common import contact_zone, stage, their_time, tracked
+from coffeechat.plugins.playbook.common import contact_zone, stages, their_time, tracked
 from coffeechat.plugins.reminders import Reminder, make_reminder
 from coffeechat.plugins.schedules import next_in_window
 from coffeechat.plugins.settings import Settings
@@ -19,10 +19,11 @@ from coffeechat.plugins.settings import Settings
 def coffeechat_reminders(state: State, now: datetime, settings: Settings) -> list[Reminder]:
     """Remind of every planned outreach at its contact's next send window."""
     playbook = settings.playbook
+    stage_now = stages(state, now, settings)
     reminders = []
     for contact in tracked(state):
         planned = contact.planned
-        if planned is None or stage(contact, now, settings, state) != "planned":
+        if planned is None or stage_now[contact.handle] != "planned":
             continue
         zone = contact_zone(contact, settings)
         due = next_in_window(planned.at, playbook.send_window.text, zone)
