@@ -51,3 +51,15 @@ def test_every_with_a_cron_loads_croniter_only_then(tmp_path: Path):
     # The probe above would miss a broken detector; this shows it does see croniter.
     loaded = modules_loaded_by(tmp_path / "home", "every", "0 9 * * MON", "plan the week")
     assert "croniter" in loaded
+
+
+def test_agenda_with_send_windows_already_listed_does_not_load_croniter(tmp_path: Path):
+    home = tmp_path / "home"
+    modules_loaded_by(home, "add", "Ada Lovelace", "--tz", "Asia/Tokyo")
+    modules_loaded_by(home, "plan", "ada")  # a reach-out due at her next send window
+    first = modules_loaded_by(home, "agenda", "--days", "30")
+    assert "croniter" in first  # the windows were listed once, with croniter …
+    assert (home / "cache" / "windows.msgpack").exists()
+    for arguments in (("agenda", "--days", "30"), ("ls",), ("show", "ada")):
+        # … and read from the home's cache from then on.
+        assert "croniter" not in modules_loaded_by(home, *arguments), arguments

@@ -302,8 +302,9 @@ def _send_at(app: App, context: MailContext, kind: str, args: argparse.Namespace
     if kind not in WINDOW_KINDS:
         return app.now
     from coffeechat.plugins.playbook.common import contact_zone
-    from coffeechat.plugins.schedules import next_in_window
+    from coffeechat.plugins.schedules import next_in_window, use_cache_folder
 
+    use_cache_folder(app.home.cache_dir)
     window = context.settings.playbook.send_window.text
     return next_in_window(app.now, window, contact_zone(context.contact, context.settings))
 

@@ -47,6 +47,10 @@ class Rules:
             app.warn(line)
         for problem in self.plugins.problems:
             app.warn(problem.describe())
+        from coffeechat.plugins.schedules import use_cache_folder
+
+        # Send windows already listed are read from the home's cache: no croniter import.
+        use_cache_folder(app.home.cache_dir)
 
     def reminders(self, state: State, now: datetime) -> list[Reminder]:
         """Evaluate every rule (warning about the ones that failed, naming the plugin), and
