@@ -36,8 +36,8 @@ from coffeechat.events.marks import (
     SegmentMark,
     extended,
     file_clock_ns,
-    is_settled,
     mark_after_append,
+    mark_read,
     moved_while_read,
     segment_statuses,
     trust_marks,
@@ -351,22 +351,13 @@ class CachedProjection:
             name = os.path.basename(segment.path)
             offset = _resume_offset(segment, self.problems)
             read = memoryview(segment.data)[: offset - segment.start]
-            crc, pending = extended(bases.get(name), read)
-            status = statuses.get(name)
-            if status is None or status.st_ino != segment.inode:
-                # Replaced between the look and the read: the next load checks the bytes.
-                self.marks[name] = SegmentMark(name, segment.inode, offset, crc, pending)
-                continue
-            self.marks[name] = SegmentMark(
+            self.marks[name] = mark_read(
                 name,
                 segment.inode,
                 offset,
-                crc,
-                pending,
-                status.st_size,
-                status.st_mtime_ns,
-                status.st_ctime_ns,
-                is_settled(status, clock),
+                extended(bases.get(name), read),
+                statuses.get(name),
+                clock,
             )
 
     def _save(self) -> None:
