@@ -152,7 +152,9 @@ def _run_show(app: App, args: argparse.Namespace) -> None:
     stage = outlook.stage(contact)
     timeline = [
         event
-        for event in events_about(app.home.log_dir, contact.handle, state.retracted)
+        for event in events_about(
+            app.home.log_dir, contact.handle, state.retracted, app.home.cache_dir
+        )
         if event.at <= now or args.at is None
     ]
     upcoming = outlook.next.get(contact.handle)
