@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 from collections.abc import Collection
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -35,7 +36,11 @@ def state_at(app: App, at: str | None, *, past: bool = True) -> tuple[State, dat
     ``past``: a weekday in ``--at`` means the last one (looking back) or the next one.
     """
     if at is None:
-        return app.state, app.now
+        state = app.state
+        # The state lives until the command ends, and holds no cycles: keep the collector
+        # from walking all of it again (at a million events, a third of what ``show`` costs).
+        gc.freeze()
+        return state, app.now
     instant = app.when(at, past=past)
     problems: list[LogProblem] = []
     state = replay(read_segments(app.home.log_dir), problems, as_of=instant)
