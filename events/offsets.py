@@ -111,10 +111,10 @@ class OffsetIndex:
         for name, status in trust.statuses.items():
             mark = trust.marks.get(name)
             read = _index_segment(self.log_dir, name, mark, status, trust.clock, fresh)
-            if read is None:  # unreadable: its lines are not shown, as a scan would not
+            if read is None and mark is None:  # unreadable: a scan would not show it either
                 continue
-            if mark is not None and read.inode != status.st_ino:
-                return self._rebuild(handle, f"{name} was replaced while it was read")
+            if read is None or read.inode != status.st_ino:  # its offsets cannot be kept
+                return self._rebuild(handle, f"{name} was replaced or hidden while it was read")
             marks[name] = read
             indexed += read.offset - (mark.offset if mark is not None else 0)
         self.route, self.reason = "cached", ""
