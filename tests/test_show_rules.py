@@ -11,11 +11,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import msgspec
 import pytest
 from conftest import Runner
 
 from coffeechat.daemon.cli.app import App
-from coffeechat.daemon.cli.reading import Outlook
+from coffeechat.daemon.cli.reading import Outlook, contacts_read_with
 from coffeechat.events import model as m
 from coffeechat.events.decisions import Stamp
 from coffeechat.events.log import EventLog
@@ -120,3 +121,22 @@ def test_show_and_ls_of_a_stage_evaluate_the_rules_only_for_whom_they_show(
     }
     (row,) = cli("--json", "ls", "--stage", "replied").json()
     assert (row["handle"], row["next_due"]) == ("ada", everyone["ada"]["due"])
+
+
+def test_show_decodes_only_the_contacts_it_shows_and_says_the_same(
+    app: App, home: Path, cli: Runner
+):
+    everyone = Outlook(app, app.state, app.now).next
+    ok = cli("show", "ada")  # the snapshot is written
+    assert ok.status == 0, ok.stderr
+    for handle in ("ada", "alan", "edsger"):
+        lazy = App(str(home), json=True)
+        lazy.projection.lazy_contacts = True
+        state = lazy.state
+        links = lazy.projection.links()
+        alone = Outlook(lazy, state, lazy.now, only=[handle], links=links).next
+        assert alone == ({handle: everyone[handle]} if handle in everyone else {}), handle
+        held = {h: dict.__getitem__(state.contacts, h) for h in dict.keys(state.contacts)}
+        decoded = {h for h, value in held.items() if not isinstance(value, msgspec.Raw)}
+        assert decoded == contacts_read_with(state, {handle}, links)
+        assert len(decoded) < len(held)

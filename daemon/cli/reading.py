@@ -13,6 +13,7 @@ from coffeechat.daemon.cli.render import Related, describe_text, moment, name_of
 from coffeechat.daemon.cli.screen import DIM, OVERDUE, STAGE_STYLES, cut, table
 from coffeechat.daemon.cli.spec import Command
 from coffeechat.events.contacts import resolve, sort_key
+from coffeechat.events.links import Links, links_of
 from coffeechat.events.log import LogProblem, iter_segment_events, merge_segments, read_segments
 from coffeechat.events.model import Event, tag_of
 from coffeechat.events.projection import PROFILE_FIELDS, Contact, State, replay
@@ -55,10 +56,17 @@ class Outlook:
     stage), so the rules are evaluated for them alone (and the few contacts their
     reminders depend on, :func:`contacts_read_with`) rather than for everyone;
     :meth:`focus` narrows it later, once the contacts to show are known (``ls``).
+    ``links``: the state's links (from the snapshot), which find those few contacts
+    without looking at all of them.
     """
 
     def __init__(
-        self, app: App, state: State, now: datetime, only: Collection[str] | None = None
+        self,
+        app: App,
+        state: State,
+        now: datetime,
+        only: Collection[str] | None = None,
+        links: Links | None = None,
     ) -> None:
         from coffeechat.daemon.cli.reminding import Rules
 
@@ -66,6 +74,7 @@ class Outlook:
         self._app = app
         self._state = state
         self._only = only
+        self._links = links
         self._reminders: list[Reminder] | None = None
         self._next: dict[str, dict[str, Any]] = {}
         self.now = now
@@ -100,7 +109,7 @@ class Outlook:
         from coffeechat.plugins.reminders import PRIORITIES, apply_user_actions, evaluate, subset
 
         state, wanted = self._state, set(self._only)
-        read = contacts_read_with(state, wanted)
+        read = contacts_read_with(state, wanted, self._links)
         found, failures = evaluate(self._rules.plugins, state, self.now, self._rules.settings, read)
         for failure in failures:
             self._app.warn(failure.describe())
@@ -125,23 +134,26 @@ class Outlook:
         )
 
 
-def contacts_read_with(state: State, handles: set[str]) -> set[str]:
+def contacts_read_with(state: State, handles: set[str], links: Links | None = None) -> set[str]:
     """Given the contacts a command shows, return them and the contacts the built-in rules
     read when they propose those contacts' reminders.
 
     ``follow-up`` reads the people a contact introduced (an introduction since the ask;
     the introducer thanked once they are met); ``book`` offers times that avoid every
     booked meeting. Evaluating the rules on this subset gives the shown contacts the
-    reminders a full evaluation gives them.
+    reminders a full evaluation gives them. ``links`` (the state's, when known) spares
+    looking at every contact.
     """
     read = set(handles)
     for handle in handles:
         contact = state.contacts.get(handle)
         if contact is not None:
             read.update(contact.introduced)
-    for contact in state.contacts.values():
-        if contact.via in handles or (contact.meeting is not None and contact.archived is None):
-            read.add(contact.handle)
+    if links is None:
+        links = links_of(state.contacts)
+    read.update(links.booked)
+    for handle in handles:
+        read.update(links.introduced(handle))
     return read
 
 
@@ -228,9 +240,12 @@ def _configure_show(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_show(app: App, args: argparse.Namespace) -> None:
+    # One contact is shown: decode the others only if the CONTACT argument is not a handle.
+    app.projection.lazy_contacts = True
     state, now = state_at(app, args.at)
     contact = resolve(state, args.contact)
-    outlook = Outlook(app, state, now, only=[contact.handle])
+    links = app.projection.links() if args.at is None else None
+    outlook = Outlook(app, state, now, only=[contact.handle], links=links)
     stage = outlook.stage(contact)
     timeline = [
         event
