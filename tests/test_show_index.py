@@ -254,3 +254,20 @@ def test_a_rewritten_segment_rebuilds_the_index_and_a_torn_write_does_not(tmp_pa
     assert index.route == "rebuilt"
     assert index.reason.startswith(f"{segment.name} changed before byte")
     assert_index_matches_scan(folder, cache)
+
+
+def test_the_same_events_synced_into_two_segments_show_once_as_a_scan_shows_them(tmp_path):
+    folder, cache = tmp_path / "log", tmp_path / "cache"
+    writer = Writer(folder)
+    writer.append(DEVICES[0], [("add", "ada", 0), ("note", "ada", 1), ("intro", "ada", 1)])
+    assert_index_matches_scan(folder, cache)
+    # A sync tool delivers the laptop's lines again inside the phone's segment, then both grow.
+    original = (folder / f"{DEVICES[0]}.jsonl").read_bytes()
+    (folder / f"{DEVICES[1]}.jsonl").write_bytes(original)
+    assert_index_matches_scan(folder, cache)
+    writer.append(DEVICES[1], [("note", "ada", 2)])
+    writer.append(DEVICES[0], [("note", "grace", 2), ("undo", "ada", 1)])
+    assert_index_matches_scan(folder, cache)
+    retracted = retracted_in(folder)
+    timeline = events_about(folder, "ada", retracted, cache)
+    assert len(timeline) == len({event.id for event in timeline}) == 4  # each once
