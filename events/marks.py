@@ -176,11 +176,48 @@ def extended(mark: SegmentMark | None, data: bytes | memoryview) -> tuple[int, b
     """Return the ``crc`` and ``pending`` of a mark's bytes (none without a mark) followed
     by ``data``: kept as they are while few, folded into the CRC beyond that."""
     crc, pending = (mark.crc, mark.pending) if mark is not None else (0, b"")
+    return extend_crc(crc, pending, data)
+
+
+def extend_crc(crc: int, pending: bytes, data: bytes | memoryview) -> tuple[int, bytes]:
+    """Return the ``crc`` and ``pending`` of the bytes ``crc`` and ``pending`` stand for,
+    followed by ``data`` (bytes read a block at a time extend them block by block)."""
     if not data:
         return crc, pending
     if len(pending) + len(data) <= _PENDING_MAX:
         return crc, pending + data
     return crc32_of(data, crc32_of(pending, crc)), b""
+
+
+def mark_read(
+    name: str,
+    inode: int,
+    offset: int,
+    crc_and_pending: tuple[int, bytes],
+    status: os.stat_result | None,
+    clock: int,
+) -> SegmentMark:
+    """Return the mark of a segment read up to ``offset`` (its bytes before it summed up in
+    ``crc_and_pending``), given its status taken before the read and the file clock read
+    before that (see :func:`is_settled`).
+
+    A segment without a status, or replaced between the look and the read (another
+    inode), gets a mark without one: the next reader checks its bytes.
+    """
+    crc, pending = crc_and_pending
+    if status is None or status.st_ino != inode:
+        return SegmentMark(name, inode, offset, crc, pending)
+    return SegmentMark(
+        name,
+        inode,
+        offset,
+        crc,
+        pending,
+        status.st_size,
+        status.st_mtime_ns,
+        status.st_ctime_ns,
+        is_settled(status, clock),
+    )
 
 
 def mark_after_append(

@@ -14,16 +14,19 @@ the new data or an unreadable cache fall back to a full replay. Deleting the cac
 always safe.
 """
 
-import contextlib
+import gc
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from functools import cache
 from typing import Any
 
 import msgspec
 
 from coffeechat.events.errors import LogDamaged
+from coffeechat.events.lazy import LazyContacts as LazyContacts
+from coffeechat.events.lazy import remove_file
+from coffeechat.events.links import Links, links_of
 from coffeechat.events.log import (
     Appended,
     LogProblem,
@@ -36,8 +39,8 @@ from coffeechat.events.marks import (
     SegmentMark,
     extended,
     file_clock_ns,
-    is_settled,
     mark_after_append,
+    mark_read,
     moved_while_read,
     segment_statuses,
     trust_marks,
@@ -45,7 +48,6 @@ from coffeechat.events.marks import (
 from coffeechat.events.model import Event, EventRetracted, order_key
 from coffeechat.events.projection import (
     PROJECTION_VERSION,
-    Contact,
     State,
     apply_all,
     replay,
@@ -54,13 +56,17 @@ from coffeechat.events.projection import (
 
 SNAPSHOT_NAME = "state.msgpack"
 # The stored layout of the snapshot itself (the marks), beside the projection's version:
-# a snapshot of another format is rebuilt. 2: marks hold the CRC and the file's status.
-SNAPSHOT_FORMAT = 2
+# a snapshot of another format is rebuilt. 2: marks hold the CRC and the file's status;
+# 3: the links between contacts (events/links.py), so that ``show`` decodes only a few.
+SNAPSHOT_FORMAT = 3
 SAVE_AFTER_EVENTS = 200
 # A load that had to read a segment again to check it saves its new marks once that read
 # costs about what writing the snapshot does, so that the next load need not repeat it.
 SAVE_AFTER_CHECKED_BYTES = 1 << 20
 TRACE_VARIABLE = "COFFEECHAT_TRACE_SNAPSHOT"
+
+
+_NO_LINKS: bytes = msgspec.msgpack.encode(Links())
 
 
 class StoredProblem(msgspec.Struct, array_like=True):
@@ -80,6 +86,9 @@ class Snapshot(msgspec.Struct):
     problems: list[StoredProblem]
     state: State
     format: int = 0  # SNAPSHOT_FORMAT; snapshots written before it had none
+    # The state's :class:`Links`, left undecoded by every command but ``show`` (and a
+    # lazy writer's save): its own bytes, since ``Links`` is known only from format 3.
+    links: msgspec.Raw = msgspec.field(default_factory=lambda: msgspec.Raw(_NO_LINKS))
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -99,8 +108,8 @@ def _lazy_decoder() -> msgspec.msgpack.Decoder[Any]:
 
 
 @cache
-def _contact_decoder() -> msgspec.msgpack.Decoder[Contact]:
-    return msgspec.msgpack.Decoder(Contact)
+def _links_decoder() -> msgspec.msgpack.Decoder[Links]:
+    return msgspec.msgpack.Decoder(Links)
 
 
 def _retyped(struct: type[msgspec.Struct], **types: Any) -> Any:
@@ -116,81 +125,6 @@ def _retyped(struct: type[msgspec.Struct], **types: Any) -> Any:
         fields.append((field.name, types.get(field.name, field.type), default))
     # Keyword-only, so that a field without a default may follow one with a default.
     return msgspec.defstruct(f"Stored{struct.__name__}", fields, kw_only=True)
-
-
-class LazyContacts(dict[str, Contact]):
-    """The contacts of a snapshot, each decoded from its stored bytes on first use.
-
-    A recording command touches one or two contacts out of hundreds: decoding only
-    those (and writing the others back as the very bytes they were read from, which
-    msgspec's encoder does for a ``msgspec.Raw``) halves what it spends on the
-    snapshot. Every way of reading a value decodes it first, so the rest of the code
-    sees an ordinary ``dict[str, Contact]``. A contact that no longer decodes (the
-    cache file damaged on disk) removes the cache and raises :class:`LogDamaged`.
-    """
-
-    def __init__(self, stored: dict[str, msgspec.Raw], cache_file: str) -> None:
-        super().__init__(stored)  # type: ignore[arg-type]
-        self.cache_file = cache_file
-
-    def __getitem__(self, handle: str) -> Contact:
-        value: object = dict.__getitem__(self, handle)
-        if not isinstance(value, msgspec.Raw):
-            return value  # type: ignore[return-value]
-        try:
-            contact: Contact = _contact_decoder().decode(value)
-        except (msgspec.DecodeError, msgspec.ValidationError) as error:
-            _remove(self.cache_file)
-            raise LogDamaged(
-                f"{self.cache_file}: the snapshot cache is damaged ({error}); "
-                "it was removed, run the command again"
-            ) from None
-        dict.__setitem__(self, handle, contact)
-        return contact
-
-    def get(self, handle: str, default: Any = None) -> Any:
-        return self[handle] if handle in self else default  # noqa: SIM401 (self.get is this)
-
-    def _decode_all(self) -> None:
-        for handle in dict.keys(self):
-            self[handle]
-
-    def values(self) -> Any:
-        self._decode_all()
-        return super().values()
-
-    def items(self) -> Any:
-        self._decode_all()
-        return super().items()
-
-    def __iter__(self) -> Iterator[str]:
-        # Overridden only so that dict(self) and {**self} read through __getitem__.
-        return super().__iter__()
-
-    def pop(self, handle: str, *default: Any) -> Any:
-        if handle in self:
-            self[handle]
-        return super().pop(handle, *default)
-
-    def setdefault(self, handle: str, default: Any = None) -> Any:
-        return self[handle] if handle in self else super().setdefault(handle, default)
-
-    def popitem(self) -> tuple[str, Contact]:
-        self._decode_all()
-        return super().popitem()
-
-    def copy(self) -> dict[str, Contact]:
-        return dict(self.items())
-
-    def __eq__(self, other: object) -> bool:
-        self._decode_all()
-        return super().__eq__(other)
-
-    __hash__ = None
-
-    def __repr__(self) -> str:
-        self._decode_all()
-        return super().__repr__()
 
 
 class CachedProjection:
@@ -221,6 +155,10 @@ class CachedProjection:
         self.cache_file = os.path.join(self.cache_dir, SNAPSHOT_NAME)
         self.state: State | None = None
         self.marks: dict[str, SegmentMark] = {}
+        # The links of ``state`` as last known (as stored, or decoded), and the contacts
+        # changed since: :meth:`links` brings them up to date without looking at the rest.
+        self._links: Links | msgspec.Raw | None = None
+        self._touched: set[str] = set()
         self.problems: list[LogProblem] = []
         self.route = ""
         self.reason = ""
@@ -235,9 +173,11 @@ class CachedProjection:
         self.checked = []
         snapshot = _load(self.cache_file, self.lazy_contacts)
         state = None
+        self._links, self._touched = None, set()
         if isinstance(snapshot, str):
             self.reason = snapshot
         else:
+            self._links = snapshot.links
             remembered = [
                 LogProblem(p.path, p.line, p.kind, p.reason)  # type: ignore[arg-type]
                 for p in snapshot.problems
@@ -275,7 +215,8 @@ class CachedProjection:
             return None
         new_problems: list[LogProblem] = []
         before = state.events
-        apply_all(state, merge_segments([iter_segment_events(s, new_problems) for s in tail]))
+        merged = merge_segments([iter_segment_events(s, new_problems) for s in tail])
+        apply_all(state, _noting_contacts(merged, self._touched))
         self.problems = [*known, *new_problems]
         self._remember(state, tail, trust.statuses, trust.clock, trust.marks)
         if (
@@ -296,6 +237,7 @@ class CachedProjection:
             segments = read_segments(self.log_dir)
             self.problems = []
             state = replay(segments, self.problems)
+            self._links, self._touched = None, set()
             self._remember(state, segments, statuses, clock, {})
             if segments:
                 self._save()
@@ -320,6 +262,8 @@ class CachedProjection:
         latest = self.state.last_hlc
         if any(order_key(event) <= latest for event in events):
             return  # not after all that was folded (not stamped from it): the next load merges
+        for _ in _noting_contacts(events, self._touched):
+            pass
         try:
             apply_all(self.state, events)
         except LogDamaged:
@@ -351,23 +295,36 @@ class CachedProjection:
             name = os.path.basename(segment.path)
             offset = _resume_offset(segment, self.problems)
             read = memoryview(segment.data)[: offset - segment.start]
-            crc, pending = extended(bases.get(name), read)
-            status = statuses.get(name)
-            if status is None or status.st_ino != segment.inode:
-                # Replaced between the look and the read: the next load checks the bytes.
-                self.marks[name] = SegmentMark(name, segment.inode, offset, crc, pending)
-                continue
-            self.marks[name] = SegmentMark(
+            self.marks[name] = mark_read(
                 name,
                 segment.inode,
                 offset,
-                crc,
-                pending,
-                status.st_size,
-                status.st_mtime_ns,
-                status.st_ctime_ns,
-                is_settled(status, clock),
+                extended(bases.get(name), read),
+                statuses.get(name),
+                clock,
             )
+
+    def links(self) -> Links:
+        """Return the links between the contacts of the state held (see
+        :mod:`coffeechat.events.links`): from the snapshot's and the contacts changed
+        since, when known (no other contact is decoded), else from every contact."""
+        assert self.state is not None
+        contacts = self.state.contacts
+        known = self._links
+        if isinstance(known, msgspec.Raw):
+            try:
+                known = _links_decoder().decode(known)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                known = None  # a damaged cache: look at everyone instead
+        if known is None:
+            links = links_of(contacts)
+        else:
+            touched = self._touched
+            if isinstance(contacts, LazyContacts):  # and whatever else was decoded
+                touched = touched | contacts.decoded()
+            links = links_of(contacts, known, touched)
+        self._links, self._touched = links, set()
+        return links
 
     def _save(self) -> None:
         assert self.state is not None
@@ -381,6 +338,7 @@ class CachedProjection:
             ],
             state=self.state,
             format=SNAPSHOT_FORMAT,
+            links=msgspec.Raw(_encoder.encode(self.links())),
         )
         temporary = os.path.join(self.cache_dir, f".{SNAPSHOT_NAME}.{os.getpid()}")
         try:
@@ -391,7 +349,16 @@ class CachedProjection:
         except OSError:
             # A cache that cannot be written is only a slower next start; but a full disk
             # must not keep a half-written copy from every run that tried.
-            _remove(temporary)
+            remove_file(temporary)
+
+
+def _noting_contacts(events: Iterable[Event], touched: set[str]) -> Iterator[Event]:
+    """Yield ``events``, adding to ``touched`` the contact each one is about."""
+    for event in events:
+        contact = getattr(event, "contact", None)
+        if contact is not None:
+            touched.add(contact)
+        yield event
 
 
 def _arrived_late(tail: list[SegmentData], state: State) -> bool:
@@ -431,6 +398,10 @@ def _load(cache_file: str, lazy_contacts: bool = False) -> Snapshot | str:
         return "no snapshot"
     except OSError as error:
         return f"the snapshot cannot be read ({error.strerror})"
+    # The decoded state holds no cycles: a collection in the middle of building it would
+    # only walk every object made so far (half the cost of decoding a big snapshot).
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         if not lazy_contacts:
             snapshot = _full_decoder().decode(data)
@@ -439,18 +410,21 @@ def _load(cache_file: str, lazy_contacts: bool = False) -> Snapshot | str:
             fields = {name: getattr(stored.state, name) for name in State.__struct_fields__}
             fields["contacts"] = LazyContacts(stored.state.contacts, cache_file)
             snapshot = Snapshot(
-                stored.version, stored.marks, stored.problems, State(**fields), stored.format
+                stored.version,
+                stored.marks,
+                stored.problems,
+                State(**fields),
+                stored.format,
+                stored.links,
             )
     except (msgspec.DecodeError, msgspec.ValidationError):
         return "the snapshot does not decode"
+    finally:
+        if collecting:
+            gc.enable()
     if snapshot.format != SNAPSHOT_FORMAT or snapshot.version != PROJECTION_VERSION:
         return "the snapshot is of another format or projection version"
     return snapshot
-
-
-def _remove(path: str) -> None:
-    with contextlib.suppress(OSError):
-        os.remove(path)
 
 
 def _resume_offset(segment: SegmentData, problems: list[LogProblem]) -> int:

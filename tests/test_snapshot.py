@@ -170,3 +170,54 @@ def test_the_console_script_keeps_the_collector_off_only_to_record(home: Path):
     # Any other command turns it back on (the daemon runs for months).
     assert probe_gc(home, "ls") == "gc True True"
     assert probe_gc(home, "fsck") == "gc True True"
+
+
+def test_decoding_a_snapshot_runs_at_most_one_collection_and_leaves_the_collector_on(
+    tmp_path: Path,
+):
+    folder, cache = tmp_path / "log", tmp_path / "cache"
+    stamp = Stamp(START, "laptop", PARIS)
+    EventLog(folder, "laptop").append(
+        [stamp(m.ContactAdded, contact=f"c{number}", name=f"C {number}") for number in range(3000)]
+    )
+    load_state(folder, cache, [])
+    collections: list[str] = []
+
+    def seen(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections.append(phase)
+
+    import gc
+
+    gc.collect()
+    gc.callbacks.append(seen)
+    try:
+        for lazy in (False, True):
+            projection = CachedProjection(folder, cache, lazy_contacts=lazy)
+            assert len(projection.load([]).contacts) == 3000
+            assert projection.route == "cached"
+    finally:
+        gc.callbacks.remove(seen)
+    # Tens of thousands of objects made: walked once, after (not dozens of times, during).
+    assert len(collections) <= 2
+    assert gc.isenabled()
+
+
+def test_a_reading_command_keeps_the_collector_off_the_state_it_loaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import gc
+
+    from coffeechat.daemon.cli.app import App
+    from coffeechat.daemon.cli.reading import state_at
+
+    home = tmp_path / "home"
+    stamp = Stamp(START, "laptop", PARIS)
+    EventLog(home / "log", "laptop").append([stamp(m.ContactAdded, contact="ada", name="Ada")])
+    monkeypatch.setenv("COFFEECHAT_NOW", "2026-11-26T14:30:00+01:00")
+    try:
+        state, _ = state_at(App(str(home), json=True), None)
+        tracked = {id(thing) for thing in gc.get_objects()}
+        assert id(state.contacts["ada"]) not in tracked and id(state) not in tracked
+    finally:
+        gc.unfreeze()
