@@ -79,3 +79,17 @@ def test_only_the_replied_get_book_not_the_declined_or_archived(cli: Runner) -> 
     assert cli("archive", grace).status == 0
     alan = replied(cli, "Alan Turing")
     assert [r["contact"] for r in book_reminders(cli)] == [alan]
+
+
+def test_an_overdue_book_reminder_offers_times_after_now_not_after_its_due(cli: Runner) -> None:
+    ada = replied(cli, "Ada Lovelace")  # due Thursday 26 November, 15:30
+    kenji = replied(cli, "Kenji Sato", "--tz", "Asia/Tokyo")
+    two_weeks_on = "2026-12-10T10:00:00+01:00"  # a Thursday: the first times were long ago
+    reminders = {r["contact"]: r for r in book_reminders(cli, now=two_weeks_on)}
+    assert datetime.fromisoformat(reminders[ada]["due"]).astimezone(PARIS).day == 26
+    assert (
+        ": Tue 15 Dec 09:00; Tue 15 Dec 12:00; Wed 16 Dec 09:00, and offer"
+        in (reminders[ada]["message"])
+    )
+    assert "Tue 1 Dec" not in reminders[kenji]["message"]
+    assert "(Asia/Tokyo): Tue 15 Dec 09:00 (Tue 15 Dec 01:00 yours)" in reminders[kenji]["message"]
