@@ -136,9 +136,9 @@ def table(
     then hold SGR codes of ours and nothing else to escape.
     """
     cells = [[printable(cell, lines=False) for cell in row] for row in rows]
-    widths = [display_width(header) for header in headers]
-    for row in cells:
-        widths = [max(w, display_width(cell)) for w, cell in zip(widths, row, strict=True)]
+    # Each cell's width, measured once (an agenda can have a thousand rows).
+    sizes = [[display_width(cell) for cell in row] for row in [list(headers), *cells]]
+    widths = [max(column) for column in zip(*sizes, strict=True)]
     if width is not None:
         excess = indent + sum(widths) + 2 * (len(widths) - 1) - width
         floors = {c: max(display_width(headers[c]), MIN_FREE_TEXT) for c in shrink}
@@ -152,16 +152,18 @@ def table(
             widths[column] -= 1
             excess -= 1
         for column in shrink:
-            for row in cells:
-                row[column] = cut(row[column], widths[column])
+            for row, row_sizes in zip(cells, sizes[1:], strict=True):
+                if row_sizes[column] > widths[column]:
+                    row[column] = cut(row[column], widths[column])
+                    row_sizes[column] = display_width(row[column])
     lines = []
-    for index, row in enumerate([list(headers), *cells]):
+    for index, (row, row_sizes) in enumerate(zip([list(headers), *cells], sizes, strict=True)):
         parts = []
-        for column, (cell, cells_wide) in enumerate(zip(row, widths, strict=True)):
-            style: Style | None = None
+        for column, (cell, size, cells_wide) in enumerate(zip(row, row_sizes, widths, strict=True)):
             if colour:
                 style = BOLD if index == 0 else (styles[index - 1][column] if styles else None)
-            parts.append(paint(cell, style) + " " * (cells_wide - display_width(cell)))
+                cell = paint(cell, style)
+            parts.append(cell + " " * (cells_wide - size))
         lines.append("  ".join(parts).rstrip())
     return lines
 
