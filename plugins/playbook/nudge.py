@@ -42,13 +42,14 @@ def coffeechat_reminders(state: State, now: datetime, settings: Settings) -> lis
         zone = contact_zone(contact, settings)
         sent = len(run) - 1
         closing = shift(first.at, (playbook.max_nudges + 1) * playbook.nudge_after.delta, zone)
+        # Once every nudge has had its time, they are moot (and their ids need no working out).
         pending = [
             number
-            for number in range(1, playbook.max_nudges + 1)
-            if number > sent
+            for number in range(sent + 1, playbook.max_nudges + 1)
+            if now < closing
             and reminder_id("nudge", contact.handle, because, str(number)) not in state.done
         ]
-        if pending and now < closing:  # once every nudge has had its time, they are moot
+        if pending:
             number = pending[0]
             due = next_in_window(
                 shift(first.at, number * playbook.nudge_after.delta, zone),
