@@ -11,8 +11,6 @@ password_command = "pass show dav.example.com"   # or password = "…" (config 0
 Every field is optional; with none, the daemon leaves calendars alone.
 """
 
-from urllib.parse import urlsplit
-
 import msgspec
 
 
@@ -36,6 +34,8 @@ class CalendarSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
         if self.file is not None and not self.file.strip():
             raise ValueError("file: give a path, or leave it out")
         if self.caldav is not None:
+            from urllib.parse import urlsplit  # only when a caldav URL is set
+
             parts = urlsplit(self.caldav)
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise ValueError(

@@ -11,9 +11,11 @@ import os
 import re
 from collections.abc import Sequence
 
-_UNRECOGNIZED = re.compile(r"^unrecognized arguments: (?P<words>.*)$")
+# Patterns, compiled (and cached by re) only when a mistake is to be explained: every
+# reading command imports this module for check_home.
+_UNRECOGNIZED = r"^unrecognized arguments: (?P<words>.*)$"
 # argparse 3.11 quotes each choice ('a', 'b'); later versions may not (a, b).
-_INVALID_CHOICE = re.compile(
+_INVALID_CHOICE = (
     r"^(?P<head>.*invalid choice: (?P<given>'.*?'|\S+)) \(choose from (?P<choices>.*)\)$"
 )
 
@@ -48,7 +50,7 @@ def unknown_command(word: str, commands: Sequence[str]) -> str:
 def suggest(message: str, options: Sequence[str]) -> str:
     """Given an argparse error message and the parser's long options, return the message
     with the nearest option or choice named instead of the whole list."""
-    unrecognized = _UNRECOGNIZED.match(message)
+    unrecognized = re.match(_UNRECOGNIZED, message)
     if unrecognized is not None:
         for word in unrecognized.group("words").split():
             if word.startswith("--"):
@@ -56,7 +58,7 @@ def suggest(message: str, options: Sequence[str]) -> str:
                 if guess:
                     return f"{message}: did you mean {_alternatives(guess)}?"
         return message
-    invalid = _INVALID_CHOICE.match(message)
+    invalid = re.match(_INVALID_CHOICE, message)
     if invalid is not None:
         given = invalid.group("given").strip("'")
         choices = [c.strip().strip("'") for c in invalid.group("choices").split(",")]
