@@ -475,3 +475,14 @@ def test_an_empty_home_shows_every_page(tmp_path: Path) -> None:
             assert status == 200, (path, body[:300])
         _, _, today = served.request("GET", "/today", headers={"Cookie": cookie})
         assert "nothing is due: well done" in today
+
+
+def test_the_contact_page_reads_the_timeline_through_the_offsets_index(
+    served: Served, home: Path
+) -> None:
+    index = home / "cache" / "timeline.msgpack"
+    assert not index.exists()
+    cookie = cookie_of(served)
+    status, _, page = served.request("GET", "/contacts/ada-lovelace", headers={"Cookie": cookie})
+    assert status == 200 and "met Ada Lovelace (fit 4/5)" in page
+    assert index.exists()  # built on the way, as `coffeechat show` does, then kept up to date

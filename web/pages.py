@@ -291,7 +291,8 @@ def contact_page(view: View, contact: Contact) -> Html:
     """One contact: profile, the next reminders with why, the next step, the timeline."""
     stage = view.stage(contact)
     back = f"/contacts/{quote(contact.handle)}"
-    timeline = events_about(view.app.home.log_dir, contact.handle, view.state.retracted)
+    home = view.app.home
+    timeline = events_about(home.log_dir, contact.handle, view.state.retracted, home.cache_dir)
     related = Related(timeline)
     by_id = {event.id: event for event in timeline}
     reminders = [r for r in view.outlook.reminders if r.contact == contact.handle]
