@@ -213,7 +213,7 @@ def measure_size(
     size: int, options: argparse.Namespace, receiver: Receiver, work: Path
 ) -> dict[str, float]:
     """Run the daemon on a realistic home of ``size`` events; return its figures."""
-    home = working_copy(build_home(size, OUT / "homes"), work / size_label(size))
+    home = working_copy(build_home(size, options.out / "homes"), work / size_label(size))
     with open(home / "config.toml", "a") as config:
         config.write(channel_config(receiver))
     systemd = SystemdStandIn(work)
@@ -242,7 +242,7 @@ def measure_size(
                 raise RuntimeError(f"no READY=1 from the daemon (see {work / 'daemon.stderr'})")
             ready_times[mode] = ready - began
             if mode == "cold":
-                settle(daemon.pid)
+                settle(daemon.pid, options.settle)
                 stop(daemon)
         figures["ready_cold_s"], figures["ready_warm_s"] = ready_times["cold"], ready_times["warm"]
         print(
@@ -251,7 +251,7 @@ def measure_size(
             file=sys.stderr,
             flush=True,
         )
-        before = settle(daemon.pid)
+        before = settle(daemon.pid, options.settle)
         switches_before = context_switches(daemon.pid)
         idle_began = time.perf_counter()
         time.sleep(options.idle)
@@ -272,7 +272,7 @@ def measure_size(
                 stdout=subprocess.DEVNULL,
             )
             time.sleep(options.gap)
-        after = settle(daemon.pid)
+        after = settle(daemon.pid, options.settle)
         idle_share = figures["idle_ms_per_min"] / 60_000 * options.notes * options.gap
         figures["ms_per_event"] = ((after - before) - idle_share) * 1000 / options.notes
         figures.update({f"{key}_mb": value for key, value in memory_megabytes(daemon.pid).items()})
@@ -349,13 +349,15 @@ def main() -> None:
     parser.add_argument("--gap", type=float, default=2.0, help="seconds between notes")
     parser.add_argument("--events", type=int, default=200, help="appends for the latency")
     parser.add_argument("--punctual", type=int, default=30)
+    parser.add_argument("--settle", type=float, default=3.0, help="seconds without CPU use")
     parser.add_argument("--no-latency", action="store_true", help="skip parts 5 and 6")
+    parser.add_argument("--out", type=Path, default=OUT, help="homes and scratch (bench/out)")
     options = parser.parse_args()
     receiver = Receiver()
-    work = OUT / "work" / "daemon"
+    work = options.out / "work" / "daemon"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    meter = CpuMeter(rusage_launcher(), work)
+    meter = CpuMeter(rusage_launcher(options.out), work)
     passes = [meter.measure([sys.executable, "-c", "pass"]).cpu for _ in range(5)]
     results = {}
     for size in iter_sizes(options.sizes):

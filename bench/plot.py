@@ -25,7 +25,7 @@ def draw(figures: dict[str, Any], image: Path) -> None:
     """Draw the figures into ``image`` (PNG)."""
     rows = figures["rows"]
     sizes = sorted({row["events"] for row in rows})
-    figure, axes = plt.subplots(figsize=(10, 6.5), dpi=110)
+    figure, axes = plt.subplots(figsize=(12.5, 6.5), dpi=110)
     commands = list(dict.fromkeys(row["command"] for row in rows))
     colours = plt.get_cmap("tab10")
     for number, command in enumerate(commands):
@@ -55,30 +55,29 @@ def draw(figures: dict[str, Any], image: Path) -> None:
     }
     for name, (colour, style) in reference_styles.items():
         if name in references:
-            axes.axhline(references[name], color=colour, linestyle=style, linewidth=1.2)
             label = name
             if name.startswith("task"):
                 label += f" ({figures['tasks']:,} tasks)"
             elif name.startswith("remind"):
                 label += f" ({figures['reminders']:,} reminders)"
-            axes.annotate(
-                f"{label}: {references[name]:.1f} ms",
-                (sizes[0], references[name]),
-                xytext=(2, 2),
-                textcoords="offset points",
-                fontsize=8,
+            axes.axhline(
+                references[name],
                 color=colour,
+                linestyle=style,
+                linewidth=1.2,
+                label=f"{label}: {references[name]:.1f} ms",
             )
     axes.set_xscale("log")
     axes.set_yscale("log")
     axes.set_xticks(sizes, [_label(size) for size in sizes])
+    axes.minorticks_off()
     axes.set_xlabel("events in the home (contacts = events / 50)")
     axes.set_ylabel("CPU time per run, ms (user + system; log scale)")
     axes.set_title(
         f"coffeechat: CPU time against the size of the home (median of {figures['runs']} runs)"
     )
     axes.grid(True, which="both", alpha=0.3)
-    axes.legend(fontsize=8, loc="upper left", ncol=2)
+    axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
     figure.tight_layout()
     figure.savefig(image)
 
