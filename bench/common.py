@@ -43,7 +43,7 @@ OUT = BENCH / "out"
 HOMES = OUT / "homes"
 
 #: Change it whenever the generator changes what it writes: cached homes are rebuilt.
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 EVENTS_PER_CONTACT = 50
 YEARS = 3
 ZONE = "Europe/Paris"
@@ -127,8 +127,8 @@ def _journey(
     oldest = now - YEARS * 365 * DAY
     if stage in ("in-touch", "archived", "declined", "no-reply"):
         start = uniform(oldest, now - 120 * DAY)
-    elif stage == "thanked":  # thanked lately: the keep-in-touch reminder still ahead
-        start = uniform(now - 80 * DAY, now - 25 * DAY)
+    elif stage == "thanked":  # thanked lately (a journey takes up to 27 days): the
+        start = uniform(now - 80 * DAY, now - 40 * DAY)  # keep-in-touch reminder still ahead
     elif stage == "new":
         start = uniform(oldest, now - DAY)
     elif stage == "reached, nudge due":
