@@ -5,7 +5,8 @@ A benchmark home (:func:`realistic_events`, :func:`write_home`) holds ``events``
 moment, in the real log format (one segment per device, two devices). Every stage has
 people: new, planned, reached (some with a nudge due, most not yet), replied, scheduled
 (meetings in the coming weeks), met (a thank-you owed), thanked, in touch (most touched
-within their 90 days, some overdue), no-reply, declined and archived; the rest of the
+within their 90 days, some overdue), no-reply, declined and archived; journeys under way
+are capped in number (:data:`ACTIVE_CAPS`), as a person's hours cap them. The rest of the
 events are notes and touchpoints, most on the people one stays in touch with. The same
 size and seed give the same events, whatever the machine.
 
@@ -43,7 +44,7 @@ OUT = BENCH / "out"
 HOMES = OUT / "homes"
 
 #: Change it whenever the generator changes what it writes: cached homes are rebuilt.
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 5
 EVENTS_PER_CONTACT = 50
 YEARS = 3
 ZONE = "Europe/Paris"
@@ -57,6 +58,10 @@ HOUR = 3_600.0
 # Where each contact's journey stands, with how many in a hundred contacts stand there.
 # The first contacts take one stage each (in this order), so that every stage is present
 # from 12 contacts (600 events) on; the others are drawn with these weights.
+# The stages of a journey under way are capped (ACTIVE_CAPS): how many people one is
+# planning, waiting on, booking or thanking depends on the hours one has (a busy user
+# reaches out to ~10 people a week), not on how large the network has grown over the
+# years; a large home has more people in touch, archived or never contacted (imports).
 STAGE_WEIGHTS: dict[str, int] = {
     "in-touch": 30,
     "thanked": 8,
@@ -71,6 +76,17 @@ STAGE_WEIGHTS: dict[str, int] = {
     "planned": 6,
     "new": 12,
 }
+
+ACTIVE_CAPS: dict[str, int] = {
+    "thanked": 60,
+    "met": 5,
+    "scheduled": 20,
+    "replied": 10,
+    "reached": 40,
+    "reached, nudge due": 15,
+    "planned": 30,
+}
+PAST_STAGES = ("in-touch", "archived", "new", "no-reply", "declined")
 
 _CROCKFORD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", "0123456789ABCDEFGHJKMNPQRSTVWXYZ")
 
@@ -111,7 +127,14 @@ class _Planned:
 def _stages(contacts: int, chooser: random.Random) -> list[str]:
     names = list(STAGE_WEIGHTS)
     drawn = chooser.choices(names, weights=list(STAGE_WEIGHTS.values()), k=contacts)
-    return (names + drawn[len(names) :])[:contacts]
+    stages = (names + drawn[len(names) :])[:contacts]
+    counts = dict.fromkeys(names, 0)
+    past_weights = [STAGE_WEIGHTS[name] for name in PAST_STAGES]
+    for index, stage in enumerate(stages):
+        if counts[stage] >= ACTIVE_CAPS.get(stage, contacts):
+            stage = stages[index] = chooser.choices(PAST_STAGES, weights=past_weights)[0]
+        counts[stage] += 1
+    return stages
 
 
 def _office_hour(instant: float, chooser: random.Random) -> float:
