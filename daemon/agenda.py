@@ -51,6 +51,10 @@ _NEUTRAL = (m.NotificationSent, m.DeliveryLease)
 # Events about reminders, by id: they change the reminders of the contact it is about.
 _ABOUT_REMINDER = (m.ReminderDone, m.ReminderSnoozed)
 
+Entry = tuple[str, datetime]
+"""A reminder in the agenda: its id and the instant naming this delivery (a recurring
+reminder has two at once: the occurrence overdue until done, and the next)."""
+
 Classify = Callable[[Reminder], datetime | None]
 """Given a reminder, say when it next needs the daemon for its delivery: ``now`` or
 earlier (due: deliver it), a later instant (look then), or None (nothing owed)."""
@@ -108,16 +112,17 @@ class Looks:
 class Agenda:
     """The reminders of one home as the daemon last evaluated them.
 
-    ``reminders`` maps a reminder's id to it; ``due`` holds the ids that are due for
-    delivery (as the last :data:`Classify` said). ``full_evaluations``,
+    ``reminders`` maps each :data:`Entry` to its reminder; ``due`` holds the entries due
+    for delivery (as the last :data:`Classify` said). ``full_evaluations``,
     ``partial_evaluations`` and ``contacts_evaluated`` count the work done, for the
     daemon's debug log and the tests.
     """
 
     def __init__(self) -> None:
-        self.reminders: dict[str, Reminder] = {}
-        self.by_contact: dict[str | None, set[str]] = {}
-        self.due: set[str] = set()
+        self.reminders: dict[Entry, Reminder] = {}
+        self.by_contact: dict[str | None, set[Entry]] = {}
+        self.contact_of: dict[str, str | None] = {}  # a reminder's id → its contact
+        self.due: set[Entry] = set()
         self.looks = Looks()
         self.neighbours: dict[str, set[str]] = {}
         self.full_needed = True
@@ -137,11 +142,11 @@ class Agenda:
             if isinstance(event, _NEUTRAL):
                 continue
             if isinstance(event, _ABOUT_REMINDER):
-                reminder = self.reminders.get(event.reminder)
-                if reminder is None or reminder.contact is None:
+                contact = self.contact_of.get(event.reminder)
+                if contact is None:
                     self.full_needed = True  # a digest, a schedule, one not known here
                 else:
-                    touched.add(reminder.contact)
+                    touched.add(contact)
                 continue
             contact = getattr(event, "contact", None)
             if isinstance(event, m.EventRetracted):
@@ -165,6 +170,7 @@ class Agenda:
         reminders, failures = evaluate(plugins, state, now, settings)
         self.reminders = {}
         self.by_contact = {}
+        self.contact_of = {}
         self.due = set()
         self.looks.clear()
         for reminder in reminders:
@@ -200,9 +206,9 @@ class Agenda:
         seen = affected.union(*(self.neighbours.get(h, ()) for h in affected))
         reminders, failures = evaluate(plugins, state, now, settings, only=seen)
         for handle in affected:
-            for reminder_id in self.by_contact.pop(handle, ()):
-                del self.reminders[reminder_id]
-                self.due.discard(reminder_id)
+            for entry in self.by_contact.pop(handle, ()):
+                del self.reminders[entry]
+                self.due.discard(entry)
         for reminder in reminders:
             if reminder.contact in affected:
                 self._add(reminder)
@@ -239,27 +245,13 @@ class Agenda:
         future = (r for r in self.reminders.values() if r.due > now)
         return min(future, key=lambda r: (r.due, r.id), default=None)
 
-    def reclassify(self, ids: Iterable[str], now: datetime, classify: Classify) -> None:
-        """Ask again when each of these reminders needs delivering (channels or quiet hours
-        changed, or one was given up for now); due ones stay in ``due``."""
-        for reminder_id in ids:
-            reminder = self.reminders.get(reminder_id)
-            self.due.discard(reminder_id)
-            if reminder is None:
-                continue
-            when = classify(reminder)
-            if when is None:
-                continue
-            if when <= now:
-                self.due.add(reminder_id)
-            else:
-                self.looks.push(when, reminder.contact)
-
     # --- helpers ----------------------------------------------------------------------------
 
     def _add(self, reminder: Reminder) -> None:
-        self.reminders[reminder.id] = reminder
-        self.by_contact.setdefault(reminder.contact, set()).add(reminder.id)
+        entry = (reminder.id, reminder.delivery)
+        self.reminders[entry] = reminder
+        self.by_contact.setdefault(reminder.contact, set()).add(entry)
+        self.contact_of[reminder.id] = reminder.contact
 
     def _look_at(
         self,
@@ -271,8 +263,8 @@ class Agenda:
     ) -> None:
         """Push the times this contact's reminders may next change or need delivering."""
         self.looks.renew(handle)
-        for reminder_id in self.by_contact.get(handle, ()):
-            reminder = self.reminders[reminder_id]
+        for entry in self.by_contact.get(handle, ()):
+            reminder = self.reminders[entry]
             if reminder.due > now:
                 self.looks.push(reminder.due, handle)
             elif reminder.occurrence is not None and not reminder.recurring:
@@ -284,7 +276,7 @@ class Agenda:
             if when is None:
                 continue
             if when <= now:
-                self.due.add(reminder_id)
+                self.due.add(entry)
             elif when != reminder.due:
                 self.looks.push(when, handle)
         contact = state.contacts.get(handle) if handle is not None else None

@@ -75,10 +75,10 @@ class DeliveryPass:
         due: list[Due] = []
         owed: set[Key] = set()
         agenda = self.agenda
-        for reminder_id in list(agenda.due):
-            reminder = agenda.reminders.get(reminder_id)
+        for entry in list(agenda.due):
+            reminder = agenda.reminders.get(entry)
             if reminder is None:
-                agenda.due.discard(reminder_id)
+                agenda.due.discard(entry)
                 continue
             occurrence = occurrence_key(reminder.delivery)
             missing = [
@@ -87,11 +87,11 @@ class DeliveryPass:
                 if self._owed(reminder.id, occurrence, c.name)
             ]
             if not missing or (reminder.expires is not None and reminder.expires <= now):
-                agenda.due.discard(reminder_id)
+                agenda.due.discard(entry)
                 continue
             when = deliver_at(reminder, self.settings.quiet_hours, zone, now)
             if when > now:  # quiet hours began: it waits for their end
-                agenda.due.discard(reminder_id)
+                agenda.due.discard(entry)
                 agenda.looks.push(when, reminder.contact)
                 continue
             due.append((reminder, occurrence, missing))
@@ -165,7 +165,7 @@ class DeliveryPass:
             tries = 1 + self._unanswered(reminder.id, occurrence, job.channel.name)
             report(job, tries, self.dispatcher.backoff.retry_at(job.deliveries()[0]))
             for item, _ in job.items:
-                if item.id in self.agenda.reminders:
-                    self.agenda.due.add(item.id)
+                if (item.id, item.delivery) in self.agenda.reminders:
+                    self.agenda.due.add((item.id, item.delivery))
         stamp = Stamp(now, self.device, self.settings.timezone or "UTC", after=self.state.last_hlc)
         return ledger_entries(jobs, stamp)

@@ -99,7 +99,6 @@ class Daemon(DeliveryPass):
         )
         self.next_ping: float | None = None
         self.warned: set[str] = set()
-        self.reminders: dict[str, Reminder] = {}
         self.agenda = Agenda()
         self.new_here: list[m.Event] = []  # appended by this daemon since the last cycle
         self.cycles = 0
@@ -224,7 +223,6 @@ class Daemon(DeliveryPass):
             )
         for failure in failures:
             self._warn_once(failure.describe())
-        self.reminders = agenda.reminders
         retry = self.due_pass(now, zone, delivering)
         wakes = [now + IDLE_WAKE, agenda.wake_at(), retry]
         if self.ledger.pending:
@@ -308,7 +306,8 @@ class Daemon(DeliveryPass):
         """Record what was clicked on notifications, as ``done`` and ``snooze`` would."""
         clicks, self.actions = self.actions, []
         stamp = Stamp(now, self.device, self.settings.timezone or "UTC", after=self.state.last_hlc)
-        self.record(click_events(clicks, self.reminders, stamp, self.state))
+        reminders = {reminder.id: reminder for reminder in self.agenda.reminders.values()}
+        self.record(click_events(clicks, reminders, stamp, self.state))
 
     def stopping(self) -> bool:
         """Whether SIGTERM (or SIGINT) asked the loop to stop."""
@@ -364,7 +363,12 @@ class Daemon(DeliveryPass):
                 if callable(closing):
                     closing()
             self.home_watch.stop()
-            LOG.info("stopped")
+            LOG.info(
+                "stopped after %d cycles (evaluations: %d full, %d of a few contacts)",
+                self.cycles,
+                self.agenda.full_evaluations,
+                self.agenda.partial_evaluations,
+            )
         return 0
 
     def loop(self) -> None:
