@@ -30,6 +30,7 @@ from coffeechat.daemon.channels import Channel, build_channels
 from coffeechat.daemon.clicks import click_events, listen
 from coffeechat.daemon.delivery import Dispatcher
 from coffeechat.daemon.duepass import DeliveryPass
+from coffeechat.daemon.following import LogFollower
 from coffeechat.daemon.ledger import DeliveryLock, Ledger
 from coffeechat.daemon.notify import Notifier
 from coffeechat.daemon.outward import Outward, offers_of, pinging
@@ -39,7 +40,6 @@ from coffeechat.events.clock import Clock
 from coffeechat.events.decisions import Stamp
 from coffeechat.events.errors import UserError
 from coffeechat.events.home import Home
-from coffeechat.events.log import LogProblem, iter_segment_events, merge_segments, read_segments
 from coffeechat.events.projection import State
 from coffeechat.events.snapshot import CachedProjection
 from coffeechat.events.zones import local_zone, zone_named
@@ -60,7 +60,7 @@ LEDGER_RETRY = timedelta(seconds=30)  # the log cannot be written: try again aft
 STOP_WAIT_SECONDS = 20.0  # on SIGTERM, wait this long for notifications in flight
 
 
-class Daemon(DeliveryPass):
+class Daemon(DeliveryPass, LogFollower):
     """One run of ``coffeechat daemon`` on one home."""
 
     def __init__(
@@ -134,18 +134,6 @@ class Daemon(DeliveryPass):
                 closing()
         self.channels = build_channels(self.settings.channels, self.plugins, self.environ)
         LOG.info("channels: %s", ", ".join(c.name for c in self.channels) or "none")
-
-    def replay(self) -> None:
-        """Fold the log (through the snapshot); remember where the plugins' view stands."""
-        problems: list[LogProblem] = []
-        self.state = self.projection.load(problems)
-        for problem in problems:
-            LOG.warning("%s", problem.describe())
-        self.hook_offsets = {
-            os.path.basename(s.path): s.end for s in read_segments(self.home.log_dir)
-        }
-        self.agenda.full_needed = True
-        self.outward.calendar_changed()
 
     # --- one look at what is due ----------------------------------------------------------
 
@@ -313,21 +301,6 @@ class Daemon(DeliveryPass):
         """Whether SIGTERM (or SIGINT) asked the loop to stop."""
         return self.stop_requested
 
-    def observe_new_events(self) -> list[m.Event]:
-        """Show plugins the events appended since they last looked (their hook); return
-        them."""
-        segments = read_segments(self.home.log_dir, self.hook_offsets)
-        events = list(merge_segments([iter_segment_events(s, []) for s in segments]))
-        for segment in segments:
-            self.hook_offsets[os.path.basename(segment.path)] = segment.end
-        for event in events:
-            for name, result in self.plugins.call_each(
-                "coffeechat_event_recorded", event=event, state=self.state
-            ):
-                if isinstance(result, Exception):
-                    LOG.warning("plugin %r failed in coffeechat_event_recorded: %s", name, result)
-        return events
-
     def run(self, once: bool = False) -> int:
         """Run until SIGTERM (or one round with ``once``); return the exit status.
 
@@ -485,52 +458,6 @@ class Daemon(DeliveryPass):
             self.keepalive()
             self.record(self.harvest(self.clock.now()))
         self.lock.release()
-
-    # --- the home under the daemon ------------------------------------------------------
-
-    def rewatch(self) -> None:
-        """The home was deleted, or replaced by another folder: while it is gone, deliver
-        nothing (and look for it every second); once it exists, replay it and watch it."""
-        home = self.home.data_dir
-        if not self.home_watch.home_is_back():
-            if not self.home_gone:
-                self.home_gone = True
-                LOG.error("the home %s is gone: delivering nothing until it is back", home)
-                self.show_status(f"the home {home} is gone")
-            return
-        LOG.warning("the home %s was replaced: replaying it and watching it again", home)
-        self.lock.close()  # its file went with the old home
-        try:
-            self.device = self.home.device_id(create=True) or "unknown-device"
-            self.say_notices()
-            self.projection = CachedProjection(self.home.log_dir, self.home.cache_dir)
-            self.warned.clear()
-            try:
-                self.load_configuration()
-            except UserError as error:
-                LOG.error("keeping the previous configuration: %s", error)
-            self.listen_for_actions()
-            self.replay()
-            self.home_watch.start()
-        except OSError as error:
-            LOG.error("cannot watch the home %s yet: %s", home, error)
-            self.home_gone = True
-            return
-        self.home_gone = False
-
-    def replay_tail(self) -> list[m.Event]:
-        """Fold what was appended (another process, another device) and show the plugins;
-        return what is new since the last cycle, this daemon's own appends included. A
-        full replay (a retraction, a late sync) makes the agenda evaluate everything."""
-        problems: list[LogProblem] = []
-        self.state = self.projection.refresh(problems)
-        for problem in problems:
-            self._warn_once(problem.describe())
-        if self.projection.route == "replay":
-            self.agenda.full_needed = True
-            self.outward.calendar_changed()
-        new, self.new_here = self.new_here, []
-        return new + self.observe_new_events()
 
 
 def _status(upcoming: Reminder | None, zone: Any) -> str:
