@@ -39,7 +39,7 @@ def record(home: Path, now: datetime, *arguments: str) -> None:
     assert result.status == 0, result.stderr
 
 
-def fake_daemon(home: Path, **env: str) -> tuple[subprocess.Popen, float]:
+def fake_daemon(home: Path, **env: str) -> tuple[subprocess.Popen[str], float]:
     """Start ``daemon --verbose`` on the fast clock; return it and when it started."""
     process = subprocess.Popen(
         [COMMAND, "--home", str(home), "daemon", "--verbose"],
@@ -67,7 +67,7 @@ def fake_now(began: float) -> datetime:
     return START + timedelta(seconds=(time.monotonic() - began) * SPEED)
 
 
-def stop(process: subprocess.Popen) -> str:
+def stop(process: subprocess.Popen[str]) -> str:
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
     try:
@@ -75,7 +75,7 @@ def stop(process: subprocess.Popen) -> str:
     except subprocess.TimeoutExpired:
         process.kill()
         _, stderr = process.communicate()
-    return stderr
+    return str(stderr)
 
 
 def wait_for_message(receiver: Receiver, text: str, timeout: float = 60.0) -> bool:
@@ -94,7 +94,7 @@ def full_evaluations(stderr: str) -> int:
 
 def test_daemon_with_a_reminder_due_hours_after_the_last_event_fires_it_by_a_look(
     tmp_path: Path, receiver: Receiver
-):
+) -> None:
     home = tmp_path / "home"
     configure(home, receiver)
     record(home, START - timedelta(days=2), "add", "Ada Lovelace")
@@ -120,7 +120,7 @@ def test_daemon_with_a_reminder_due_hours_after_the_last_event_fires_it_by_a_loo
     assert "evaluated 1 contacts: ada-lovelace" in stderr
 
 
-def test_daemon_under_the_watchdog_pings_without_evaluating_again(tmp_path: Path):
+def test_daemon_under_the_watchdog_pings_without_evaluating_again(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
     record(home, START - timedelta(days=2), "add", "Ada Lovelace")
@@ -144,7 +144,7 @@ def test_daemon_under_the_watchdog_pings_without_evaluating_again(tmp_path: Path
 
 def test_daemon_with_an_event_about_one_contact_evaluates_that_contact_and_an_undo_everything(
     tmp_path: Path, receiver: Receiver
-):
+) -> None:
     home = tmp_path / "home"
     configure(home, receiver)
     for name in ("Ada Lovelace", "Bob Kahn", "Carol Shaw"):
@@ -188,7 +188,9 @@ def coffeechat_reminders(state, now, settings):
 """
 
 
-def test_daemon_safety_net_finds_a_reminder_time_alone_brought(tmp_path: Path, receiver: Receiver):
+def test_daemon_safety_net_finds_a_reminder_time_alone_brought(
+    tmp_path: Path, receiver: Receiver
+) -> None:
     home = tmp_path / "home"
     configure(home, receiver)
     plugins = home / "plugins"

@@ -16,7 +16,7 @@ from coffeechat.events.meetings import meeting_history
 
 def test_meeting_history_with_a_meeting_held_before_its_booking_was_recorded_is_held(
     cli: Runner, home: Path
-):
+) -> None:
     # Booked on the 20th for Monday; then recorded as held with an --at before the
     # booking (it happened on the 19th after all): the projection's latest meeting.held
     # consumes the pending booking whatever the dates, and so must the calendar.
