@@ -170,6 +170,8 @@ class Daemon(DeliveryPass, LogFollower):
                 self.keepalive,
             )
             renewal = self.outward.renewal(self.state, self.device, self.settings)
+            if renewal is not None and renewal <= now:  # the renewal could not be recorded
+                renewal = now + LEDGER_RETRY
             wakes = (next_wake, lease.wake, jobs, renewal)
             return min(w for w in wakes if w is not None)
         finally:
