@@ -9,9 +9,16 @@ on a clean stop) and runs the outward jobs that are not reminders:
 - queued e-mail (:func:`coffeechat.daemon.mailer.deliver_mail`), only on the delivering
   device;
 - the CalDAV calendar (:func:`coffeechat.daemon.caldav.sync_calendar`), only on the
-  delivering device, after each change to the log and while the server is unreachable;
+  delivering device, after each change to what a calendar shows and while the server is
+  unreachable;
 - the ``[calendar] file`` (:func:`coffeechat.daemon.calendar.write_ics_file`) on every
   device that names one: it is a file on this machine, not a message to anyone.
+
+Both calendars read the whole log again (every meeting ever booked), so they run only
+when an event a calendar shows arrived (:data:`CALENDAR_EVENTS`: a meeting, a contact's
+name or what you want to learn from them, also by ``plan``/``reach --learn``, an
+``undo``), after a full replay and after a reload of the config; never for a note or a
+delivery.
 
 A job that talks to a server can take a while (an SMTP exchange may take a minute):
 while one runs, systemd's watchdog is pinged from a helper thread, so a slow server is
@@ -37,6 +44,16 @@ from coffeechat.plugins.settings import Settings
 
 LOG = logging.getLogger("coffeechat.daemon")
 CALENDAR_RETRY = timedelta(minutes=5)  # the CalDAV server was unreachable: look again then
+# The events that change what a calendar shows (events/meetings.py reads these).
+CALENDAR_EVENTS = (
+    m.MeetingScheduled,
+    m.MeetingRescheduled,
+    m.MeetingCancelled,
+    m.MeetingHeld,
+    m.ContactAdded,
+    m.ContactUpdated,
+    m.EventRetracted,
+)
 
 Append = Callable[[list[m.Event]], None]
 
@@ -47,10 +64,23 @@ class Outward:
     def __init__(self, home: Home) -> None:
         self.home = home
         self.verdict: Verdict | None = None
-        self.calendar_seen: tuple[int, int] | None = None  # the log as of the last sync
+        self.calendar_stale = True  # the CalDAV calendar may not show the log any more
         self.calendar_retry: datetime | None = None
-        self.ics_seen: tuple[int, int] | None = None
+        self.ics_stale = True  # the same for the [calendar] file
         self.said: set[str] = set()
+
+    def calendar_changed(self) -> None:
+        """Say that the calendars may no longer show the log (a full replay, a reload)."""
+        self.calendar_stale = self.ics_stale = True
+
+    def note(self, events: list[m.Event]) -> None:
+        """Take in the events new since the last cycle: the calendars are made again only
+        when one of them changes what a calendar shows."""
+        for event in events:
+            learn = getattr(event, "learn", None)  # plan or reach --learn: shown as well
+            if isinstance(event, CALENDAR_EVENTS) or (learn and isinstance(learn, str)):
+                self.calendar_changed()
+                return
 
     # --- the lease ------------------------------------------------------------------------
 
@@ -99,6 +129,14 @@ class Outward:
         own = f"{device}.jsonl"
         return all(os.path.basename(path) == own for path in segment_paths(self.home.log_dir))
 
+    def renewal(self, state: State, device: str, settings: Settings) -> datetime | None:
+        """Return when this device must renew the lease it holds (half of it left), or
+        None when it holds none: the daemon wakes for it."""
+        lease = state.lease
+        if settings.daemon.deliver != "lease" or lease is None or lease.device != device:
+            return None
+        return lease.until - settings.daemon.lease.delta / 2
+
     def release(
         self, state: State, device: str, now: datetime, settings: Settings, record: Append
     ) -> None:
@@ -130,16 +168,15 @@ class Outward:
         log changes). ``append`` must raise OSError when the log cannot be written (mail
         is at most once: ``mail.sending`` must be on disk before the server is asked)."""
         wake: datetime | None = None
-        mark = (state.events, state.last_hlc)
         calendar = settings.sections.get("calendar")
-        if calendar is not None and calendar.file and mark != self.ics_seen:
+        if calendar is not None and calendar.file and self.ics_stale:
             from coffeechat.daemon.calendar import write_ics_file
 
             try:
                 write_ics_file(
                     self.home.log_dir, state, settings, os.path.expanduser(calendar.file)
                 )
-                self.ics_seen = mark
+                self.ics_stale = False
             except OSError as error:
                 self._say(f"calendar file {calendar.file}: {error}")
         if not delivering:
@@ -147,13 +184,13 @@ class Outward:
         if state.mail:
             from coffeechat.daemon.mailer import deliver_mail, next_mail_at
 
-            with _pinging(keepalive):
+            with pinging(keepalive):
                 for line in deliver_mail(state, settings, now, append, device=device):
                     self._say(line)
             wake = next_mail_at(state, now)
         if calendar is not None and calendar.caldav:
             retry_due = self.calendar_retry is not None and self.calendar_retry <= now
-            if mark != self.calendar_seen or retry_due:
+            if self.calendar_stale or retry_due:
                 wake = _earliest(wake, self._sync_calendar(state, settings, now, keepalive))
             elif self.calendar_retry is not None:
                 wake = _earliest(wake, self.calendar_retry)
@@ -164,13 +201,13 @@ class Outward:
     ) -> datetime | None:
         from coffeechat.daemon.caldav import store_path, sync_calendar
 
-        with _pinging(keepalive):
+        with pinging(keepalive):
             warnings = sync_calendar(
                 self.home.log_dir, state, settings, store_path(self.home.data_dir)
             )
         for line in warnings:
             self._say(line)
-        self.calendar_seen = (state.events, state.last_hlc)
+        self.calendar_stale = False
         retrying = any("will be retried" in line for line in warnings)
         self.calendar_retry = now + CALENDAR_RETRY if retrying else None
         return self.calendar_retry
@@ -201,8 +238,9 @@ def _earliest(first: datetime | None, second: datetime | None) -> datetime | Non
 
 
 @contextlib.contextmanager
-def _pinging(keepalive: Callable[[], None], every: float = 5.0) -> Iterator[None]:
-    """While the block runs, call ``keepalive`` every few seconds from a helper thread."""
+def pinging(keepalive: Callable[[], None], every: float = 5.0) -> Iterator[None]:
+    """While the block runs, call ``keepalive`` every ``every`` seconds from a helper
+    thread (a long job: a server that takes its time, a first evaluation of a large home)."""
     done = threading.Event()
 
     def ping() -> None:

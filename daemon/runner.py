@@ -1,9 +1,12 @@
 """The daemon: replay, then sleep until something can be due, deliver it once, repeat.
 
-It wakes only for: the next reminder's delivery time, a retry, a channel finishing, a
-change in ``log/``, ``config.toml`` or the plugin folder (watchdog), a signal, or the
-systemd watchdog's ping. No polling loop; while a fault stands (another process holds
+It wakes only for: the next time a reminder needs a look (:mod:`coffeechat.daemon.agenda`),
+a retry, a channel finishing, a change in ``log/``, ``config.toml`` or the plugin folder
+(watchdog), a signal, or the systemd watchdog's ping, which is only a ping: the daemon
+answers it and sleeps again. No polling loop; while a fault stands (another process holds
 the delivery lock, the log cannot be written, the home is gone) it looks again on a timer.
+Each wake costs what changed: the new lines of the log are folded, and only the contacts
+they are about are evaluated again.
 
 Deliveries happen under the home's delivery lock, on the latest log folded under it;
 each channel has a queue of its own (:mod:`coffeechat.daemon.delivery`); what was
@@ -22,37 +25,31 @@ from datetime import datetime, timedelta
 from types import FrameType
 from typing import Any
 
-from coffeechat.daemon.channels import Channel, build_channels, route
+from coffeechat.daemon.agenda import Agenda
+from coffeechat.daemon.channels import Channel, build_channels
 from coffeechat.daemon.clicks import click_events, listen
-from coffeechat.daemon.delivery import (
-    UNANSWERED_LIMIT,
-    Dispatcher,
-    Key,
-    ledger_entries,
-    report,
-    title_of,
-)
+from coffeechat.daemon.delivery import Dispatcher
+from coffeechat.daemon.duepass import DeliveryPass
+from coffeechat.daemon.following import LogFollower
 from coffeechat.daemon.ledger import DeliveryLock, Ledger
 from coffeechat.daemon.notify import Notifier
-from coffeechat.daemon.outward import Outward, offers_of
+from coffeechat.daemon.outward import Outward, offers_of, pinging
 from coffeechat.daemon.watcher import HomeWatch
 from coffeechat.events import model as m
 from coffeechat.events.clock import Clock
 from coffeechat.events.decisions import Stamp
 from coffeechat.events.errors import UserError
 from coffeechat.events.home import Home
-from coffeechat.events.log import LogProblem, iter_segment_events, merge_segments, read_segments
-from coffeechat.events.projection import State, occurrence_key
+from coffeechat.events.projection import State
 from coffeechat.events.snapshot import CachedProjection
 from coffeechat.events.zones import local_zone, zone_named
 from coffeechat.plugins.manager import Plugins, load_plugins, settings_sections
-from coffeechat.plugins.quiet import deliver_at
-from coffeechat.plugins.reminders import Reminder, evaluate
+from coffeechat.plugins.reminders import Reminder, RuleFailure
 from coffeechat.plugins.settings import Settings, load_settings
 
 LOG = logging.getLogger("coffeechat.daemon")
 DEBOUNCE_SECONDS = 0.02
-IDLE_WAKE = timedelta(hours=6)  # re-evaluate at least this often (schedules move on)
+IDLE_WAKE = timedelta(hours=6)  # with nothing to wait for (the home gone, the lock busy)
 # A sleep is measured on the monotonic clock, which stops while the machine is suspended:
 # without systemd's watchdog to wake it, the daemon looks at the wall clock at least this
 # often, so reminders missed during a suspend fire within minutes of the resume.
@@ -63,7 +60,7 @@ LEDGER_RETRY = timedelta(seconds=30)  # the log cannot be written: try again aft
 STOP_WAIT_SECONDS = 20.0  # on SIGTERM, wait this long for notifications in flight
 
 
-class Daemon:
+class Daemon(DeliveryPass, LogFollower):
     """One run of ``coffeechat daemon`` on one home."""
 
     def __init__(
@@ -102,13 +99,20 @@ class Daemon:
         )
         self.next_ping: float | None = None
         self.warned: set[str] = set()
-        self.reminders: dict[str, Reminder] = {}
+        self.agenda = Agenda()
+        self.new_here: list[m.Event] = []  # appended by this daemon since the last cycle
+        self.cycles = 0
         self.due_once: set[tuple[str, str]] = set()  # --once: (reminder, occurrence) it owed
 
     # --- setting up ---------------------------------------------------------------------
 
     def load_configuration(self) -> None:
         """Load plugins, settings and channels (at start, and on SIGHUP or a change)."""
+        self.load_settings()
+        self.build_channels()
+
+    def load_settings(self) -> None:
+        """Load plugins and settings; everything is evaluated again at the next cycle."""
         check_config_permissions(self.home.config_file)
         self.plugins = load_plugins(self.home.plugins_dir, self.environ)
         for problem in self.plugins.problems:
@@ -119,22 +123,17 @@ class Daemon:
         )
         for line in warnings:
             LOG.warning("%s", line)
+        self.agenda.full_needed = True
+        self.outward.calendar_changed()
+
+    def build_channels(self) -> None:
+        """Build the channels the settings name (Apprise's import is the cost of it)."""
         for channel in self.channels:  # the channels being replaced stop listening
             closing = getattr(channel.target, "close", None)
             if callable(closing):
                 closing()
         self.channels = build_channels(self.settings.channels, self.plugins, self.environ)
         LOG.info("channels: %s", ", ".join(c.name for c in self.channels) or "none")
-
-    def replay(self) -> None:
-        """Fold the log (through the snapshot); remember where the plugins' view stands."""
-        problems: list[LogProblem] = []
-        self.state = self.projection.load(problems)
-        for problem in problems:
-            LOG.warning("%s", problem.describe())
-        self.hook_offsets = {
-            os.path.basename(s.path): s.end for s in read_segments(self.home.log_dir)
-        }
 
     # --- one look at what is due ----------------------------------------------------------
 
@@ -154,12 +153,13 @@ class Daemon:
         try:
             self.ledger.flush()
             self.record(self.harvest(now))
-            self.replay_tail()
+            new = self.replay_tail()
             offers = offers_of(self.settings, [channel.name for channel in self.channels])
             lease = self.outward.decide(
                 self.state, self.device, now, self.settings, offers, self._append
             )
-            next_wake = self._cycle(now, delivering=lease.deliver)
+            next_wake = self._cycle(now, new, delivering=lease.deliver)
+            self.outward.note(new)
             jobs = self.outward.run(
                 self.state,
                 self.device,
@@ -169,109 +169,60 @@ class Daemon:
                 lease.deliver,
                 self.keepalive,
             )
-            return min(w for w in (next_wake, lease.wake, jobs) if w is not None)
+            renewal = self.outward.renewal(self.state, self.device, self.settings)
+            if renewal is not None and renewal <= now:  # the renewal could not be recorded
+                renewal = now + LEDGER_RETRY
+            wakes = (next_wake, lease.wake, jobs, renewal)
+            return min(w for w in wakes if w is not None)
         finally:
             if not self.dispatcher.busy():
                 self.lock.release()
 
-    def _cycle(self, now: datetime, delivering: bool = True) -> datetime:
+    def _cycle(self, now: datetime, new: list[m.Event], delivering: bool = True) -> datetime:
+        """Bring the agenda up to date with ``new`` events and the time, deliver what is
+        due; return when the agenda next needs a look (or a channel a retry)."""
         zone = zone_named(self.settings.timezone) if self.settings.timezone else local_zone()
-        reminders, failures = evaluate(self.plugins, self.state, now, self.settings)
+        agenda = self.agenda
+        touched = agenda.touched_by(new)
+        looked = agenda.looks_due(now)
+        failures: list[RuleFailure] = []
+
+        def classify(reminder: Reminder) -> datetime | None:
+            return self.classify(reminder, now, zone)
+
+        if agenda.full_needed:
+            ping = min(self.notifier.watchdog_interval or 5.0, 5.0)
+            with pinging(self.keepalive, every=ping):  # long on a large home
+                failures = agenda.full(self.plugins, self.state, now, self.settings, classify)
+            LOG.debug(
+                "evaluated every contact: %d reminders, %.0f ms (full evaluations: %d)",
+                len(agenda.reminders),
+                agenda.full_cost * 1000,
+                agenda.full_evaluations,
+            )
+        elif touched or looked:
+            contacts = touched | looked
+            failures = agenda.partial(
+                self.plugins, self.state, now, self.settings, contacts, classify
+            )
+            LOG.debug(
+                "evaluated %d contacts: %s (full evaluations: %d)",
+                len(contacts),
+                ", ".join(sorted(contacts)),
+                agenda.full_evaluations,
+            )
         for failure in failures:
             self._warn_once(failure.describe())
-        self.reminders = {reminder.id: reminder for reminder in reminders}
-        next_wake = now + IDLE_WAKE
-        due: list[tuple[Reminder, str, list[Channel]]] = []
-        owed: set[Key] = set()
-        for reminder in reminders:
-            occurrence = occurrence_key(reminder.delivery)
-            missing = [
-                c
-                for c in route(reminder, self.channels, self.settings.routing)
-                if self._owed(reminder.id, occurrence, c.name)
-            ]
-            if not missing:
-                continue
-            if reminder.expires is not None and reminder.expires <= now:
-                continue  # moot: the meeting it prepared for has started
-            when = deliver_at(reminder, self.settings.quiet_hours, zone, now)
-            if when > now:
-                next_wake = min(next_wake, when)
-                continue
-            due.append((reminder, occurrence, missing))
-            for channel in missing:
-                key = (reminder.id, occurrence, channel.name)
-                owed.add(key)
-                retry = self.dispatcher.backoff.retry_at(key)
-                if retry is not None and retry > now:
-                    next_wake = min(next_wake, retry)
-        self.dispatcher.backoff.keep_only(owed)
-        if due and delivering:
-            self.due_once.update((reminder.id, occurrence) for reminder, occurrence, _ in due)
-            self.deliver(due, now)
+        retry = self.due_pass(now, zone, delivering)
+        wakes = [now + IDLE_WAKE, agenda.wake_at(), retry]
         if self.ledger.pending:
-            next_wake = min(next_wake, now + LEDGER_RETRY)
-        upcoming = [r for r in reminders if r.due > now]
-        status = _status(upcoming[0] if upcoming else None, zone)
+            wakes.append(now + LEDGER_RETRY)
+        next_wake = min(w for w in wakes if w is not None)
+        status = _status(agenda.upcoming(now), zone)
         if not delivering and self.outward.verdict is not None:
             status = f"{self.outward.verdict.reason}; {status}"
         self.show_status(status)
         return next_wake
-
-    def _owed(self, reminder: str, occurrence: str, channel: str) -> bool:
-        """Whether this channel still owes this delivery: it has not taken it (as far as the
-        log and what waits to be recorded say), and has not been left unknown."""
-        if channel in self.state.delivered.get(reminder, {}).get(occurrence, ()):
-            return False
-        if self.ledger.pending and channel in self.ledger.taken(reminder, occurrence):
-            return False
-        return self._unanswered(reminder, occurrence, channel) < UNANSWERED_LIMIT
-
-    def _unanswered(self, reminder: str, occurrence: str, channel: str) -> int:
-        """Return how many attempts at this delivery got no answer (recorded or waiting)."""
-        tries = self.state.unanswered.get(reminder, {}).get(occurrence, {}).get(channel, 0)
-        if self.ledger.pending:
-            tries += self.ledger.unanswered(reminder, occurrence, channel)
-        return tries
-
-    def deliver(self, due: list[tuple[Reminder, str, list[Channel]]], now: datetime) -> None:
-        """Give each channel that has nothing in flight its next due notification (one
-        summary when too many are due at once); the rest waits for its turn."""
-
-        def ready(reminder: Reminder, occurrence: str, channel: Channel) -> bool:
-            return self.dispatcher.backoff.ready((reminder.id, occurrence, channel.name), now)
-
-        if len(due) > self.settings.daemon.summary_after:
-            for channel in self.channels:
-                items = [
-                    (reminder, occurrence)
-                    for reminder, occurrence, missing in due
-                    if channel in missing and ready(reminder, occurrence, channel)
-                ]
-                if items and self.dispatcher.idle(channel.name):
-                    title = f"{len(items)} reminders are due"
-                    body = "\n".join(f"- {reminder.message}" for reminder, _ in items)
-                    self.dispatcher.start(channel, items, title, body)
-            return
-        for reminder, occurrence, missing in due:
-            if self.stopping():
-                break  # SIGTERM: what is in flight is finished, the rest waits
-            for channel in missing:
-                if self.dispatcher.idle(channel.name) and ready(reminder, occurrence, channel):
-                    title = title_of(reminder, self._contact_name(reminder.contact))
-                    self.dispatcher.start(
-                        channel, [(reminder, occurrence)], title, reminder.message
-                    )
-
-    def harvest(self, now: datetime) -> list[m.Event]:
-        """Return the ledger entries for what the channels finished, saying what happened."""
-        jobs = self.dispatcher.harvest(now)
-        for job in jobs:
-            reminder, occurrence = job.items[0]
-            tries = 1 + self._unanswered(reminder.id, occurrence, job.channel.name)
-            report(job, tries, self.dispatcher.backoff.retry_at(job.deliveries()[0]))
-        stamp = Stamp(now, self.device, self.settings.timezone or "UTC", after=self.state.last_hlc)
-        return ledger_entries(jobs, stamp)
 
     def record(self, records: list[m.Event]) -> None:
         """Append events to the log (one fsynced write) and fold them into the state; when
@@ -291,6 +242,7 @@ class Daemon:
             # the refresh that follows folds both.
             self.projection.appended(records, appended)
             self.hook_offsets[appended.segment] = appended.end
+            self.new_here.extend(records)  # the next cycle takes them into account
 
     def say_notices(self) -> None:
         """Log what the home has to tell (a copied home moved to a new device id)."""
@@ -344,27 +296,20 @@ class Daemon:
         """Record what was clicked on notifications, as ``done`` and ``snooze`` would."""
         clicks, self.actions = self.actions, []
         stamp = Stamp(now, self.device, self.settings.timezone or "UTC", after=self.state.last_hlc)
-        self.record(click_events(clicks, self.reminders, stamp, self.state))
+        reminders = {reminder.id: reminder for reminder in self.agenda.reminders.values()}
+        self.record(click_events(clicks, reminders, stamp, self.state))
 
     def stopping(self) -> bool:
         """Whether SIGTERM (or SIGINT) asked the loop to stop."""
         return self.stop_requested
 
-    def observe_new_events(self) -> None:
-        """Show plugins the events appended since they last looked (their hook)."""
-        segments = read_segments(self.home.log_dir, self.hook_offsets)
-        events = list(merge_segments([iter_segment_events(s, []) for s in segments]))
-        for segment in segments:
-            self.hook_offsets[os.path.basename(segment.path)] = segment.end
-        for event in events:
-            for name, result in self.plugins.call_each(
-                "coffeechat_event_recorded", event=event, state=self.state
-            ):
-                if isinstance(result, Exception):
-                    LOG.warning("plugin %r failed in coffeechat_event_recorded: %s", name, result)
-
     def run(self, once: bool = False) -> int:
-        """Run until SIGTERM (or one round with ``once``); return the exit status."""
+        """Run until SIGTERM (or one round with ``once``); return the exit status.
+
+        ``READY=1`` goes once the state is loaded, the channels built and the home
+        watched; the first evaluation of every reminder comes after it (on a large home it
+        is the longest part of a start), and what is due is delivered right then.
+        """
         self.once = once
         self.device = self.home.device_id(create=True) or "unknown-device"
         self.say_notices()
@@ -381,38 +326,7 @@ class Daemon:
         ping = self.notifier.watchdog_interval
         self.next_ping = time.monotonic() + ping if ping else None
         try:
-            while not self.stopping():
-                if self.home_watch.moved():
-                    self.rewatch()
-                now = self.clock.now()
-                next_wake = now + IDLE_WAKE if self.home_gone else self.cycle(now)
-                timeout = max(0.0, self.clock.seconds_until(next_wake))
-                timeout = min(timeout, self._real_time_limit())
-                if self.next_ping is not None:
-                    timeout = min(timeout, max(0.0, self.next_ping - time.monotonic()))
-                else:
-                    timeout = min(timeout, RESUME_CHECK_SECONDS)
-                self.wake.wait(timeout)
-                self.wake.clear()
-                self.keepalive()
-                if self.stopping():
-                    break
-                if self.actions:
-                    self.act_on_clicks(self.clock.now())
-                if self.changed:
-                    self.wake.wait(DEBOUNCE_SECONDS)  # let a burst of file events settle
-                    self.wake.clear()
-                changed, self.changed = self.changed, set()
-                if self.reload_requested or changed & {"config", "plugins"}:
-                    self.reload_requested = False
-                    self.notifier.reloading()
-                    try:
-                        self.load_configuration()
-                        self.listen_for_actions()
-                    except UserError as error:
-                        LOG.error("keeping the previous configuration: %s", error)
-                    self.notifier.ready("reloaded")
-                # A change in log/ needs nothing more: the next cycle folds it first.
+            self.loop()
         finally:
             self.finish_in_flight()
             self.outward.release(
@@ -424,8 +338,64 @@ class Daemon:
                 if callable(closing):
                     closing()
             self.home_watch.stop()
-            LOG.info("stopped")
+            LOG.info(
+                "stopped after %d cycles (evaluations: %d full, %d of a few contacts)",
+                self.cycles,
+                self.agenda.full_evaluations,
+                self.agenda.partial_evaluations,
+            )
         return 0
+
+    def loop(self) -> None:
+        """Sleep until something needs the daemon, then run a cycle; until SIGTERM.
+
+        A wake for the watchdog's ping alone (nothing changed, nothing came due) is only
+        a ping: no cycle. The wall clock is read at every wake, so reminders missed while
+        the machine was suspended are found at the first ping (or resume check) after.
+        """
+        next_wake = self.clock.now()
+        deadline: float | None = None  # a real-time limit (monotonic), see _real_time_limit
+        while not self.stopping():
+            if self.home_watch.moved():
+                self.rewatch()
+                next_wake = self.clock.now()
+            now = self.clock.now()
+            expired = deadline is not None and time.monotonic() >= deadline
+            if now >= next_wake or expired:
+                next_wake = now + IDLE_WAKE if self.home_gone else self.cycle(now)
+                self.cycles += 1
+                limit = self._real_time_limit()
+                deadline = time.monotonic() + limit if limit != float("inf") else None
+            timeout = max(0.0, self.clock.seconds_until(next_wake))
+            if deadline is not None:
+                timeout = min(timeout, max(0.0, deadline - time.monotonic()))
+            if self.next_ping is not None:
+                timeout = min(timeout, max(0.0, self.next_ping - time.monotonic()))
+            else:
+                timeout = min(timeout, RESUME_CHECK_SECONDS)
+            woke = self.wake.wait(timeout)
+            self.wake.clear()
+            self.keepalive()
+            if self.stopping():
+                break
+            if woke:
+                next_wake = self.clock.now()  # something happened: a cycle looks at it
+            if self.actions:
+                self.act_on_clicks(self.clock.now())
+            if self.changed:
+                self.wake.wait(DEBOUNCE_SECONDS)  # let a burst of file events settle
+                self.wake.clear()
+            changed, self.changed = self.changed, set()
+            if self.reload_requested or changed & {"config", "plugins"}:
+                self.reload_requested = False
+                self.notifier.reloading()
+                try:
+                    self.load_configuration()
+                    self.listen_for_actions()
+                except UserError as error:
+                    LOG.error("keeping the previous configuration: %s", error)
+                self.notifier.ready("reloaded")
+            # A change in log/ needs nothing more: the next cycle folds it first.
 
     def _real_time_limit(self) -> float:
         """Return the longest the loop may sleep in real seconds, given what it waits for
@@ -490,46 +460,6 @@ class Daemon:
             self.keepalive()
             self.record(self.harvest(self.clock.now()))
         self.lock.release()
-
-    # --- the home under the daemon ------------------------------------------------------
-
-    def rewatch(self) -> None:
-        """The home was deleted, or replaced by another folder: while it is gone, deliver
-        nothing (and look for it every second); once it exists, replay it and watch it."""
-        home = self.home.data_dir
-        if not self.home_watch.home_is_back():
-            if not self.home_gone:
-                self.home_gone = True
-                LOG.error("the home %s is gone: delivering nothing until it is back", home)
-                self.show_status(f"the home {home} is gone")
-            return
-        LOG.warning("the home %s was replaced: replaying it and watching it again", home)
-        self.lock.close()  # its file went with the old home
-        try:
-            self.device = self.home.device_id(create=True) or "unknown-device"
-            self.say_notices()
-            self.projection = CachedProjection(self.home.log_dir, self.home.cache_dir)
-            self.warned.clear()
-            try:
-                self.load_configuration()
-            except UserError as error:
-                LOG.error("keeping the previous configuration: %s", error)
-            self.listen_for_actions()
-            self.replay()
-            self.home_watch.start()
-        except OSError as error:
-            LOG.error("cannot watch the home %s yet: %s", home, error)
-            self.home_gone = True
-            return
-        self.home_gone = False
-
-    def replay_tail(self) -> None:
-        """Fold what was appended (another process, another device) and show the plugins."""
-        problems: list[LogProblem] = []
-        self.state = self.projection.refresh(problems)
-        for problem in problems:
-            self._warn_once(problem.describe())
-        self.observe_new_events()
 
 
 def _status(upcoming: Reminder | None, zone: Any) -> str:

@@ -10,8 +10,8 @@ whatever reschedules follow, with a count of its changes (iCalendar's ``SEQUENCE
 retractions: found by their tag in the raw bytes, the rest never decoded) and folds
 them in the log's merge order with the projection's rules: a booking recorded before a
 meeting already held is ignored, a reschedule or a cancellation applies to the meeting
-booked at that point, a meeting held after its booking consumes it, and retracted
-events (``undo``) are left out.
+booked at that point, the latest meeting held consumes the booking pending then
+(whatever the dates), and retracted events (``undo``) are left out.
 
 ``sequence`` counts what changed the meeting for the people in it: each reschedule,
 a cancellation, and each ``undo`` of one of those (so undoing a cancellation brings the
@@ -178,12 +178,13 @@ class _Fold:
         meeting_id = self.current.get(event.contact)
         if meeting_id is None:
             return
+        # The latest meeting held consumes the pending booking whatever the dates (as the
+        # projection's _on_held): the meeting happened on another day than booked.
         meeting = self.meetings[meeting_id]
-        if meeting.booked_at <= event.at:
-            meeting.status = "held"
-            if event.recorded > meeting.modified:
-                meeting.modified = event.recorded
-            del self.current[event.contact]
+        meeting.status = "held"
+        if event.recorded > meeting.modified:
+            meeting.modified = event.recorded
+        del self.current[event.contact]
 
 
 def meeting_history(segments: list[SegmentData]) -> list[BookedMeeting]:

@@ -49,7 +49,8 @@ def receiver() -> Iterator[Receiver]:
 def configure(home: Path, *channels: tuple[str, Receiver, str]) -> None:
     """Write a private config.toml with these channels (name, receiver, URL options)."""
     home.mkdir(parents=True, exist_ok=True)
-    lines = ["[daemon]", "summary_after = 100", ""]
+    # The weekly digest (Tuesday 08:00) would join what is counted on a Tuesday morning.
+    lines = ["[daemon]", "summary_after = 100", "", "[playbook]", 'digest = "0 8 29 2 *"', ""]
     for name, receiver, options in channels:
         url = f"json://127.0.0.1:{receiver.port}/?{options or 'cto=1&rto=2'}"
         lines += ["[[channels]]", f'name = "{name}"', f'url = "{url}"', ""]
