@@ -252,7 +252,17 @@ def test_channels_test_fails_a_channel_that_cannot_be_set_up(home: Path):
 # --- daemon --once and doctor ---------------------------------------------------------------
 
 
+def without_the_weekly_digest(home: Path) -> None:
+    """Move the digest (Tuesday 08:00) to 29 February: on a Tuesday morning it would be one
+    more due reminder for the tests below, which run on the real clock."""
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "config.toml"
+    config.write_text('[playbook]\ndigest = "0 8 29 2 *"\n')
+    config.chmod(0o600)
+
+
 def test_daemon_once_with_a_due_reminder_that_reached_no_channel_exits_1(home: Path):
+    without_the_weekly_digest(home)
     assert channels(home, "add", f"json://127.0.0.1:{unused_port()}/").status == 0
     owe_thanks(home)
     result = run_coffeechat(home, "daemon", "--once", now=None)
@@ -264,6 +274,7 @@ def test_daemon_once_with_a_due_reminder_that_reached_no_channel_exits_1(home: P
 def test_daemon_once_with_a_due_reminder_that_reached_one_channel_exits_0(
     home: Path, ok_endpoint: Endpoint
 ):
+    without_the_weekly_digest(home)
     assert channels(home, "add", f"json://127.0.0.1:{unused_port()}/").status == 0
     assert channels(home, "add", ok_endpoint.url()).status == 0
     owe_thanks(home)
