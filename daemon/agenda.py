@@ -125,6 +125,9 @@ class Agenda:
         self.due: set[Entry] = set()
         self.looks = Looks()
         self.neighbours: dict[str, set[str]] = {}
+        # Who has a meeting booked: the `book` rule offers times that avoid every booked
+        # meeting, so a partial evaluation lets the rules see these contacts too.
+        self.booked: set[str] = set()
         self.full_needed = True
         self.next_full: datetime | None = None
         self.full_cost = 0.0
@@ -176,6 +179,7 @@ class Agenda:
         for reminder in reminders:
             self._add(reminder)
         self.neighbours = _introductions(state.contacts.values())
+        self.booked = {h for h, c in state.contacts.items() if c.meeting is not None}
         for handle in state.contacts:
             self._look_at(handle, state, now, settings, classify)
         self._look_at(None, state, now, settings, classify)
@@ -202,8 +206,12 @@ class Agenda:
             contact = state.contacts.get(handle)
             if contact is not None:
                 _link(self.neighbours, contact)
+            if contact is not None and contact.meeting is not None:
+                self.booked.add(handle)
+            else:
+                self.booked.discard(handle)
         affected = set(touched).union(*(self.neighbours.get(h, ()) for h in touched))
-        seen = affected.union(*(self.neighbours.get(h, ()) for h in affected))
+        seen = affected.union(*(self.neighbours.get(h, ()) for h in affected), self.booked)
         reminders, failures = evaluate(plugins, state, now, settings, only=seen)
         for handle in affected:
             for entry in self.by_contact.pop(handle, ()):
