@@ -16,6 +16,7 @@ import contextlib
 import os
 import sys
 import time
+from collections.abc import Mapping
 
 import msgspec
 
@@ -71,12 +72,18 @@ class Trust:
         self.checked_bytes = 0
 
 
-def trust_marks(known: list[SegmentMark], log_dir: str) -> Trust | str:
+def trust_marks(
+    known: list[SegmentMark], log_dir: str, vouched: Mapping[str, SegmentMark] | None = None
+) -> Trust | str:
     """Decide from which offset each segment can be read on; or say why none will do.
 
     A segment whose status is the one its settled mark holds is unchanged (one ``stat``).
     Any other is read again up to its mark and trusted only if those bytes have the
     mark's CRC: then it only grew (or was replaced by a longer copy of itself).
+
+    ``vouched``: marks another process wrote since (the last snapshot's, see
+    :func:`grew_as_vouched`): a segment one of them describes as it is now is trusted by
+    reading only the bytes between the two marks, not everything before ``offset``.
     """
     marks = {mark.name: mark for mark in known}
     trust = Trust()
@@ -86,8 +93,12 @@ def trust_marks(known: list[SegmentMark], log_dir: str) -> Trust | str:
         mark = marks.get(name)
         if mark is None:
             continue  # a new segment: read from the start
-        if not (mark.settled and _same_status(status, mark)):
-            changed = _changed_before_offset(os.path.join(log_dir, name), mark, status)
+        voucher = vouched.get(name) if vouched is not None else None
+        path = os.path.join(log_dir, name)
+        if not (mark.settled and _same_status(status, mark)) and not (
+            voucher is not None and grew_as_vouched(path, mark, voucher, status)
+        ):
+            changed = _changed_before_offset(path, mark, status)
             if changed is not None:
                 return changed
             trust.checked.append(name)
@@ -103,6 +114,42 @@ def trust_marks(known: list[SegmentMark], log_dir: str) -> Trust | str:
 def _same_status(status: os.stat_result, mark: SegmentMark) -> bool:
     seen = (status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
     return seen == (mark.inode, mark.size, mark.mtime_ns, mark.ctime_ns)
+
+
+def grew_as_vouched(
+    path: str, mark: SegmentMark, voucher: SegmentMark, status: os.stat_result
+) -> bool:
+    """Whether the segment at ``path`` holds ``mark``'s bytes, as ``voucher`` proves.
+
+    ``voucher`` is a later mark of the same segment (another process's, after its
+    append). When its status is the segment's now and settled, the segment's first
+    ``voucher.offset`` bytes are the ones it sums up: a CRC of those before its pending
+    bytes. If reading on from ``mark``'s CRC over the bytes between the two gives
+    ``voucher``'s CRC (a CRC continues over appended bytes, and for given bytes different
+    starting CRCs give different results), and ``mark``'s pending bytes are where it says,
+    the segment only grew since ``mark``: only those few bytes are read, not all before
+    ``mark.offset``. False whenever that cannot be shown (then the caller checks all).
+    """
+    base, until = mark.offset - len(mark.pending), voucher.offset - len(voucher.pending)
+    if not (
+        voucher.settled
+        and voucher.inode == mark.inode
+        and _same_status(status, voucher)
+        and until >= base
+        and voucher.offset >= mark.offset
+    ):
+        return False
+    try:
+        with open(path, "rb") as file:
+            file.seek(base)
+            between = file.read(max(until, mark.offset) - base)
+    except OSError:
+        return False
+    return (
+        between.startswith(mark.pending)
+        and len(between) == max(until, mark.offset) - base
+        and crc32_of(between[: until - base], mark.crc) == voucher.crc
+    )
 
 
 def _changed_before_offset(path: str, mark: SegmentMark, status: os.stat_result) -> str | None:

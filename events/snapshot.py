@@ -55,6 +55,7 @@ from coffeechat.events.projection import (
 )
 
 SNAPSHOT_NAME = "state.msgpack"
+MARKS_NAME = "marks.msgpack"  # the last snapshot's marks alone (CachedProjection._save_marks)
 # The stored layout of the snapshot itself (the marks), beside the projection's version:
 # a snapshot of another format is rebuilt. 2: marks hold the CRC and the file's status;
 # 3: the links between contacts (events/links.py), so that ``show`` decodes only a few.
@@ -153,6 +154,7 @@ class CachedProjection:
         self.lazy_contacts = lazy_contacts
         self.cache_dir = os.fspath(cache_dir)
         self.cache_file = os.path.join(self.cache_dir, SNAPSHOT_NAME)
+        self.marks_file = os.path.join(self.cache_dir, MARKS_NAME)
         self.state: State | None = None
         self.marks: dict[str, SegmentMark] = {}
         # The links of ``state`` as last known (as stored, or decoded), and the contacts
@@ -193,14 +195,22 @@ class CachedProjection:
         if self.state is None:
             self.reason = "no state held yet"
         else:
-            state = self._fold_tail(self.state, list(self.marks.values()), self.problems)
+            vouched = _read_marks(self.marks_file)
+            state = self._fold_tail(self.state, list(self.marks.values()), self.problems, vouched)
         return self._finish(state, problems)
 
     def _fold_tail(
-        self, state: State, marks: list[SegmentMark], known: list[LogProblem]
+        self,
+        state: State,
+        marks: list[SegmentMark],
+        known: list[LogProblem],
+        vouched: dict[str, SegmentMark] | None = None,
     ) -> State | None:
-        """Fold what follows ``marks`` into ``state``; None when only a full replay will do."""
-        trust = trust_marks(marks, self.log_dir)
+        """Fold what follows ``marks`` into ``state``; None when only a full replay will do.
+
+        ``vouched``: later marks from the last snapshot written (see :func:`trust_marks`).
+        """
+        trust = trust_marks(marks, self.log_dir, vouched)
         if isinstance(trust, str):
             self.reason = trust
             return None
@@ -350,6 +360,34 @@ class CachedProjection:
             # A cache that cannot be written is only a slower next start; but a full disk
             # must not keep a half-written copy from every run that tried.
             remove_file(temporary)
+            return
+        self._save_marks()
+
+    def _save_marks(self) -> None:
+        """Write the marks alone beside the snapshot (``marks.msgpack``, a few hundred
+        bytes): a long-running reader (the daemon) checks what another process appended
+        against them, without reading the snapshot or the segments' old bytes."""
+        temporary = os.path.join(self.cache_dir, f".{MARKS_NAME}.{os.getpid()}")
+        try:
+            with open(temporary, "wb", opener=_private) as file:
+                file.write(_encoder.encode(list(self.marks.values())))
+            os.replace(temporary, self.marks_file)
+        except OSError:
+            remove_file(temporary)
+
+
+def _read_marks(path: str) -> dict[str, SegmentMark] | None:
+    """Return the marks the last snapshot was written with, by segment; None if unreadable.
+
+    They are only ever a shortcut: a mark that does not describe its segment as it is now
+    proves nothing (:func:`~coffeechat.events.marks.grew_as_vouched`).
+    """
+    try:
+        with open(path, "rb") as file:
+            marks = msgspec.msgpack.decode(file.read(), type=list[SegmentMark])
+    except (OSError, msgspec.DecodeError):
+        return None
+    return {mark.name: mark for mark in marks}
 
 
 def _noting_contacts(events: Iterable[Event], touched: set[str]) -> Iterator[Event]:

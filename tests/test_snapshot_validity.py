@@ -326,3 +326,40 @@ def test_a_snapshot_of_the_old_format_is_rebuilt(base):
 
     assert projection.route == "replay"
     assert "format" in projection.reason
+
+
+def _with_a_long_running_reader(base: Path) -> tuple[Path, Path, Writer, CachedProjection]:
+    """A home with 120 events and a reader (the daemon) that holds the state in memory."""
+    directory = Path(tempfile.mkdtemp(dir=base))
+    folder, cache = directory / "log", directory / "cache"
+    writer = Writer(folder, cache)
+    writer.command("laptop", [writer.stamp("laptop")(m.ContactAdded, contact="ada", name="Ada")])
+    writer.command("laptop", [writer.event("laptop", "note", "ada") for _ in range(120)])
+    kept = CachedProjection(folder, cache)
+    kept.load([])
+    return folder, cache, writer, kept
+
+
+def test_a_long_running_reader_trusts_another_commands_append_without_reading_old_bytes(base):
+    folder, _, writer, kept = _with_a_long_running_reader(base)
+    for notes in (122, 123):  # twice: the second time, from the mark it took itself
+        writer.command("laptop", [writer.event("laptop", "note", "ada")])
+        state = kept.refresh([])
+        # The command's own mark (marks.msgpack) vouches for the old bytes: none re-read.
+        assert (kept.route, kept.checked) == ("cached", [])
+        assert state.contacts["ada"].notes == notes - 1
+        assert canonical(state) == canonical(replay(read_segments(folder), []))
+
+
+def test_a_long_running_reader_is_not_fooled_by_a_mark_written_after_an_edit(base):
+    folder, _, writer, kept = _with_a_long_running_reader(base)
+    segment = folder / "laptop.jsonl"
+    data = segment.read_bytes()
+    at = data.index(b"note 0005")
+    _write_in_place(segment, data[:at] + b"note 9995" + data[at + 9 :])  # an old line edited
+    # A command then appends: it replays (it checks its own mark) and writes new marks,
+    # which describe the edited segment truthfully.
+    writer.command("laptop", [writer.event("laptop", "note", "ada")])
+    state = kept.refresh([])
+    assert kept.route == "replay"  # the reader's own bytes no longer match: it replays
+    assert canonical(state) == canonical(replay(read_segments(folder), []))
