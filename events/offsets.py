@@ -32,6 +32,7 @@ from typing import Any, TypeAlias
 
 import msgspec
 
+from coffeechat.events.caches import replace_cache_file
 from coffeechat.events.marks import (
     SegmentMark,
     crc32_of,
@@ -139,14 +140,8 @@ class OffsetIndex:
 
     def _save(self, marks: list[SegmentMark], buckets: list[msgspec.Raw]) -> None:
         stored = StoredIndex(INDEX_FORMAT, marks, buckets)
-        temporary = os.path.join(self.cache_dir, f".{INDEX_NAME}.{os.getpid()}")
-        try:
-            os.makedirs(self.cache_dir, mode=0o700, exist_ok=True)
-            with open(temporary, "wb", opener=_private) as file:
-                file.write(_encoder.encode(stored))
-            os.replace(temporary, self.index_file)
-        except OSError:
-            _remove(temporary)  # only a slower next show
+        # One that cannot be written is only a slower next show.
+        replace_cache_file(self.cache_dir, INDEX_NAME, _encoder.encode(stored), make_folder=True)
 
     def forget(self) -> None:
         """Remove the stored index (it pointed at lines that are not what it says)."""
@@ -344,10 +339,6 @@ def _unpack(packed: bytes) -> array[int]:
     if sys.byteorder != "little":
         offsets.byteswap()
     return offsets
-
-
-def _private(path: str, flags: int) -> int:
-    return os.open(path, flags, 0o600)
 
 
 def _remove(path: str) -> None:

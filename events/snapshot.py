@@ -23,9 +23,9 @@ from typing import Any
 
 import msgspec
 
+from coffeechat.events.caches import replace_cache_file
 from coffeechat.events.errors import LogDamaged
 from coffeechat.events.lazy import LazyContacts as LazyContacts
-from coffeechat.events.lazy import remove_file
 from coffeechat.events.links import Links, links_of
 from coffeechat.events.log import (
     Appended,
@@ -350,30 +350,17 @@ class CachedProjection:
             format=SNAPSHOT_FORMAT,
             links=msgspec.Raw(_encoder.encode(self.links())),
         )
-        temporary = os.path.join(self.cache_dir, f".{SNAPSHOT_NAME}.{os.getpid()}")
-        try:
-            os.makedirs(self.cache_dir, mode=0o700, exist_ok=True)
-            with open(temporary, "wb", opener=_private) as file:
-                file.write(_encoder.encode(snapshot))
-            os.replace(temporary, self.cache_file)
-        except OSError:
-            # A cache that cannot be written is only a slower next start; but a full disk
-            # must not keep a half-written copy from every run that tried.
-            remove_file(temporary)
-            return
-        self._save_marks()
+        # A cache that cannot be written is only a slower next start.
+        if replace_cache_file(
+            self.cache_dir, SNAPSHOT_NAME, _encoder.encode(snapshot), make_folder=True
+        ):
+            self._save_marks()
 
     def _save_marks(self) -> None:
         """Write the marks alone beside the snapshot (``marks.msgpack``, a few hundred
         bytes): a long-running reader (the daemon) checks what another process appended
         against them, without reading the snapshot or the segments' old bytes."""
-        temporary = os.path.join(self.cache_dir, f".{MARKS_NAME}.{os.getpid()}")
-        try:
-            with open(temporary, "wb", opener=_private) as file:
-                file.write(_encoder.encode(list(self.marks.values())))
-            os.replace(temporary, self.marks_file)
-        except OSError:
-            remove_file(temporary)
+        replace_cache_file(self.cache_dir, MARKS_NAME, _encoder.encode(list(self.marks.values())))
 
 
 def _read_marks(path: str) -> dict[str, SegmentMark] | None:

@@ -21,7 +21,6 @@ folder that exists (a reading command creates nothing), atomically and private.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import stat
@@ -140,17 +139,8 @@ def _read(path: str) -> _Cache | None:
 
 
 def _write(path: str, cache: _Cache) -> None:
-    """Replace the cache file atomically, 0600; do nothing if the folder is not there or
-    cannot be written (the next command scans again)."""
-    temporary = f"{path}.{os.getpid()}.tmp"
-    try:
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except OSError:
-        return
-    try:
-        with open(descriptor, "wb") as file:
-            file.write(msgspec.msgpack.encode(cache))
-        os.replace(temporary, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
+    """Replace the cache file (only in a cache folder that exists: the next command scans
+    again when it cannot be written)."""
+    from coffeechat.events.caches import replace_cache_file
+
+    replace_cache_file(os.path.dirname(path), os.path.basename(path), msgspec.msgpack.encode(cache))

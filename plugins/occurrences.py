@@ -27,7 +27,6 @@ it), best effort: a missing or read-only folder, or a damaged file, only means c
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import re
@@ -37,6 +36,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import msgspec
+
+from coffeechat.events.caches import replace_cache_file
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -356,18 +357,7 @@ def _store(entry: Entry) -> None:
     kept = list(entries.values())[-_KEEP:]
     global _on_disk
     _on_disk = {(kept_entry.expression, kept_entry.zone): kept_entry for kept_entry in kept}
-    temporary = os.path.join(_folder, f".{CACHE_NAME}.{os.getpid()}")
-    try:
-        with open(temporary, "wb", opener=_private) as file:
-            file.write(msgspec.msgpack.encode(CacheFile(_FORMAT, kept)))
-        os.replace(temporary, os.path.join(_folder, CACHE_NAME))
-    except OSError:  # a full disk must not keep a half-written copy
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-
-
-def _private(path: str, flags: int) -> int:
-    return os.open(path, flags, 0o600)
+    replace_cache_file(_folder, CACHE_NAME, msgspec.msgpack.encode(CacheFile(_FORMAT, kept)))
 
 
 def _forget() -> None:
