@@ -106,6 +106,7 @@ class SystemdStandIn:
 
     def __init__(self, folder: Path) -> None:
         self.path = folder / "notify.socket"
+        self.path.unlink(missing_ok=True)  # the previous size's, in a run of several sizes
         self.socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.socket.bind(str(self.path))
         self.messages: list[tuple[float, str]] = []
