@@ -17,6 +17,7 @@ always safe.
 import gc
 import os
 import sys
+import time
 from collections.abc import Iterable, Iterator
 from functools import cache
 from typing import Any
@@ -55,6 +56,8 @@ from coffeechat.events.projection import (
 )
 
 SNAPSHOT_NAME = "state.msgpack"
+# How long a long-running reader waits for a writer's marks (CachedProjection._vouchers).
+VOUCHER_WAIT = 0.1
 MARKS_NAME = "marks.msgpack"  # the last snapshot's marks alone (CachedProjection._save_marks)
 # The stored layout of the snapshot itself (the marks), beside the projection's version:
 # a snapshot of another format is rebuilt. 2: marks hold the CRC and the file's status;
@@ -195,9 +198,35 @@ class CachedProjection:
         if self.state is None:
             self.reason = "no state held yet"
         else:
-            vouched = _read_marks(self.marks_file)
+            vouched = self._vouchers()
             state = self._fold_tail(self.state, list(self.marks.values()), self.problems, vouched)
         return self._finish(state, problems)
+
+    def _vouchers(self) -> dict[str, SegmentMark] | None:
+        """Return the marks the last writer saved, waiting a little for them when a segment
+        changed since this process's mark and they do not describe it yet.
+
+        A command's append wakes the daemon before the command has saved its marks (it
+        fsyncs first): up to :data:`VOUCHER_WAIT` seconds are spent on a few looks rather
+        than on reading the whole segment again. An append nobody vouches for (a sync
+        tool's) costs that wait, then the full check.
+        """
+        statuses = segment_statuses(self.log_dir)
+        vouched = _read_marks(self.marks_file)
+        deadline = time.monotonic() + VOUCHER_WAIT
+        while True:
+            waiting = [
+                name
+                for name, mark in self.marks.items()
+                if name in statuses
+                and not _describes(mark, statuses[name])
+                and not (vouched and name in vouched and _describes(vouched[name], statuses[name]))
+            ]
+            if not waiting or time.monotonic() >= deadline:
+                return vouched
+            time.sleep(VOUCHER_WAIT / 10)
+            statuses = segment_statuses(self.log_dir)
+            vouched = _read_marks(self.marks_file)
 
     def _fold_tail(
         self,
@@ -283,6 +312,7 @@ class CachedProjection:
             self.state = None
             return
         self.marks[written.segment] = moved_on
+        self._save_marks()  # first: a long-running reader may be waiting for them
         self._save()
 
     def _remember(
@@ -361,6 +391,12 @@ class CachedProjection:
         bytes): a long-running reader (the daemon) checks what another process appended
         against them, without reading the snapshot or the segments' old bytes."""
         replace_cache_file(self.cache_dir, MARKS_NAME, _encoder.encode(list(self.marks.values())))
+
+
+def _describes(mark: SegmentMark, status: os.stat_result) -> bool:
+    """Whether ``mark`` was taken of the segment as ``status`` shows it now."""
+    seen = (status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
+    return seen == (mark.inode, mark.size, mark.mtime_ns, mark.ctime_ns)
 
 
 def _read_marks(path: str) -> dict[str, SegmentMark] | None:
