@@ -15,9 +15,17 @@ import logging
 import os
 from typing import TYPE_CHECKING
 
+import msgspec
+
 from coffeechat.events import model as m
 from coffeechat.events.errors import UserError
-from coffeechat.events.log import LogProblem, iter_segment_events, merge_segments, read_segments
+from coffeechat.events.log import (
+    LogProblem,
+    SegmentData,
+    iter_segment_events,
+    merge_segments,
+    read_segments,
+)
 from coffeechat.events.snapshot import CachedProjection
 
 if TYPE_CHECKING:
@@ -79,7 +87,13 @@ class LogFollower:
     def observe_new_events(self) -> list[m.Event]:
         """Show plugins the events appended since they last looked (their hook); return
         them."""
-        segments = read_segments(self.home.log_dir, self.hook_offsets)
+        # Only what the projection has folded: a line appended since the refresh is read
+        # (and its contact evaluated) by the next cycle, once the state holds it.
+        folded = {name: mark.offset for name, mark in self.projection.marks.items()}
+        segments = [
+            _cut(segment, folded.get(os.path.basename(segment.path), 0))
+            for segment in read_segments(self.home.log_dir, self.hook_offsets)
+        ]
         events = list(merge_segments([iter_segment_events(s, []) for s in segments]))
         for segment in segments:
             self.hook_offsets[os.path.basename(segment.path)] = segment.end
@@ -126,7 +140,7 @@ class LogFollower:
         return what is new since the last cycle, this daemon's own appends included. A
         full replay (a retraction, a late sync) makes the agenda evaluate everything."""
         problems: list[LogProblem] = []
-        self.state = self.projection.refresh(problems)
+        self.state = self.projection.refresh(problems, own=f"{self.device}.jsonl")
         for problem in problems:
             self._warn_once(problem.describe())
         if self.projection.route == "replay":
@@ -134,3 +148,12 @@ class LogFollower:
             self.outward.calendar_changed()
         new, self.new_here = self.new_here, []
         return new + self.observe_new_events()
+
+
+def _cut(segment: SegmentData, end: int) -> SegmentData:
+    """Return ``segment`` without the bytes at or after ``end`` (whole lines: a mark's
+    offset is always the end of a line)."""
+    if segment.end <= end:
+        return segment
+    keep = max(0, end - segment.start)
+    return msgspec.structs.replace(segment, data=segment.data[:keep], torn=b"")

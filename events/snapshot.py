@@ -190,39 +190,42 @@ class CachedProjection:
             state = self._fold_tail(snapshot.state, snapshot.marks, remembered)
         return self._finish(state, problems)
 
-    def refresh(self, problems: list[LogProblem]) -> State:
+    def refresh(self, problems: list[LogProblem], own: str | None = None) -> State:
         """Return the state this object holds plus what was appended since, without
-        reading the snapshot file again (a long-running process calls this)."""
+        reading the snapshot file again (a long-running process calls this). ``own``:
+        the segment this device's commands append to (their marks are waited for)."""
         self.checked = []
         state = None
         if self.state is None:
             self.reason = "no state held yet"
         else:
-            vouched = self._vouchers()
+            vouched = self._vouchers(own)
             state = self._fold_tail(self.state, list(self.marks.values()), self.problems, vouched)
         return self._finish(state, problems)
 
-    def _vouchers(self) -> dict[str, SegmentMark] | None:
-        """Return the marks the last writer saved, waiting a little for them when a segment
-        changed since this process's mark and they do not describe it yet.
+    def _vouchers(self, own: str | None) -> dict[str, SegmentMark] | None:
+        """Return the marks the last writer saved, waiting a little for them when ``own``
+        (this device's segment) changed since this process's mark and they do not
+        describe it yet.
 
         A command's append wakes the daemon before the command has saved its marks (it
         fsyncs first): up to :data:`VOUCHER_WAIT` seconds are spent on a few looks rather
-        than on reading the whole segment again. An append nobody vouches for (a sync
-        tool's) costs that wait, then the full check.
+        than on reading the whole segment again. Another device's segment (a sync tool
+        writes it, and vouches for nothing) is not waited for.
         """
         statuses = segment_statuses(self.log_dir)
         vouched = _read_marks(self.marks_file)
         deadline = time.monotonic() + VOUCHER_WAIT
         while True:
-            waiting = [
-                name
-                for name, mark in self.marks.items()
-                if name in statuses
-                and not _describes(mark, statuses[name])
-                and not (vouched and name in vouched and _describes(vouched[name], statuses[name]))
-            ]
-            if not waiting or time.monotonic() >= deadline:
+            mark, status = self.marks.get(own or ""), statuses.get(own or "")
+            voucher = vouched.get(own or "") if vouched else None
+            if (
+                mark is None
+                or status is None
+                or _describes(mark, status)
+                or (voucher is not None and _describes(voucher, status))
+                or time.monotonic() >= deadline
+            ):
                 return vouched
             time.sleep(VOUCHER_WAIT / 10)
             statuses = segment_statuses(self.log_dir)
