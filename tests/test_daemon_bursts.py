@@ -9,7 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from test_daemon import Receiver, configure, ready, stop
-from test_daemon import receiver as receiver  # noqa: F401 (a fixture)
+from test_daemon import receiver as receiver
 
 from coffeechat.events import model as m
 from coffeechat.events.decisions import Stamp
