@@ -134,6 +134,11 @@ class Agenda:
         self.full_evaluations = 0
         self.partial_evaluations = 0
         self.contacts_evaluated = 0
+        # upcoming()'s answer, kept as reminders come and go (a scan of every reminder at
+        # each cycle was most of what a note cost the daemon on a large home):
+        # ``_next_since`` is the ``now`` it was worked out for, None when it must be.
+        self._next: Reminder | None = None
+        self._next_since: datetime | None = None
 
     # --- what changed ---------------------------------------------------------------------
 
@@ -175,6 +180,7 @@ class Agenda:
         self.by_contact = {}
         self.contact_of = {}
         self.due = set()
+        self._next_since = None
         self.looks.clear()
         for reminder in reminders:
             self._add(reminder)
@@ -215,7 +221,8 @@ class Agenda:
         reminders, failures = evaluate(plugins, state, now, settings, only=seen)
         for handle in affected:
             for entry in self.by_contact.pop(handle, ()):
-                del self.reminders[entry]
+                if self.reminders.pop(entry) is self._next:
+                    self._next_since = None
                 self.due.discard(entry)
         for reminder in reminders:
             if reminder.contact in affected:
@@ -250,8 +257,13 @@ class Agenda:
 
     def upcoming(self, now: datetime) -> Reminder | None:
         """Return the next reminder due after ``now`` (for the status line)."""
+        since, known = self._next_since, self._next
+        if since is not None and since <= now and (known is None or known.due > now):
+            return known  # still the earliest: what was added since was weighed in _add
         future = (r for r in self.reminders.values() if r.due > now)
-        return min(future, key=lambda r: (r.due, r.id), default=None)
+        self._next = min(future, key=lambda r: (r.due, r.id), default=None)
+        self._next_since = now
+        return self._next
 
     # --- helpers ----------------------------------------------------------------------------
 
@@ -260,6 +272,10 @@ class Agenda:
         self.reminders[entry] = reminder
         self.by_contact.setdefault(reminder.contact, set()).add(entry)
         self.contact_of[reminder.id] = reminder.contact
+        since, known = self._next_since, self._next
+        earlier = known is None or (reminder.due, reminder.id) < (known.due, known.id)
+        if since is not None and reminder.due > since and earlier:
+            self._next = reminder
 
     def _look_at(
         self,
