@@ -35,6 +35,7 @@ class Receiver:
         self.posts: list[dict] = []
         self.delay = delay
         self.lock = threading.Lock()
+        self.began = threading.Event()  # set when a POST has arrived (before the delay)
         probe = socket.socket()
         probe.bind(("127.0.0.1", 0))
         self.port = probe.getsockname()[1]
@@ -48,6 +49,7 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                receiver.began.set()
                 time.sleep(receiver.delay)
                 try:
                     post = json.loads(body)

@@ -463,8 +463,9 @@ def test_sigterm_is_clean_with_a_notification_in_flight(tmp_path: Path):
         configure(home, ("phone", slow, ""))
         titles = owe_thanks(home / "log", names(3))
         process, _ = ready(home)
-        time.sleep(0.3)  # the first is in flight
-        process.send_signal(signal.SIGTERM)
+        # The channels are built after READY, then the first is sent: wait until it is.
+        assert slow.began.wait(timeout=20), "no notification was sent"
+        process.send_signal(signal.SIGTERM)  # the receiver holds it 0.8 s: in flight
         process.communicate(timeout=15)
         assert process.returncode == 0
         assert len(recorded_channels(home)) == len(slow.titles()) >= 1
