@@ -325,9 +325,9 @@ class Daemon(DeliveryPass, LogFollower):
             signal.signal(number, self.on_signal)
         self.home_watch.start()
         self.notifier.ready("replayed the log")
+        LOG.info("ready: %d contacts, %d events", len(self.state.contacts), self.state.events)
         self.build_channels()
         self.listen_for_actions()
-        LOG.info("ready: %d contacts, %d events", len(self.state.contacts), self.state.events)
         ping = self.notifier.watchdog_interval
         self.next_ping = time.monotonic() + ping if ping else None
         try:
