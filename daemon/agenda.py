@@ -261,7 +261,7 @@ class Agenda:
         if since is not None and since <= now and (known is None or known.due > now):
             return known  # still the earliest: what was added since was weighed in _add
         future = (r for r in self.reminders.values() if r.due > now)
-        self._next = min(future, key=lambda r: (r.due, r.id), default=None)
+        self._next = min(future, key=_soonest_first, default=None)
         self._next_since = now
         return self._next
 
@@ -273,7 +273,7 @@ class Agenda:
         self.by_contact.setdefault(reminder.contact, set()).add(entry)
         self.contact_of[reminder.id] = reminder.contact
         since, known = self._next_since, self._next
-        earlier = known is None or (reminder.due, reminder.id) < (known.due, known.id)
+        earlier = known is None or _soonest_first(reminder) < _soonest_first(known)
         if since is not None and reminder.due > since and earlier:
             self._next = reminder
 
@@ -308,6 +308,11 @@ class Agenda:
             for when in _nudges_run_out(contact, settings):
                 if when > now:
                     self.looks.push(when, handle)
+
+
+def _soonest_first(reminder: Reminder) -> tuple[datetime, str]:
+    """Order reminders by due time, then id (the status line names the first)."""
+    return reminder.due, reminder.id
 
 
 def _nudges_run_out(contact: Contact, settings: Any) -> list[datetime]:

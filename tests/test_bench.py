@@ -70,8 +70,9 @@ def test_the_daemon_benchmark_reports_its_figures(tmp_path: Path) -> None:
     output = run_bench(
         "bench_daemon.py",
         *("--sizes", "1k", "--idle", "1", "--notes", "1", "--gap", "0.2", "--settle", "0.5"),
-        *("--events", "2", "--punctual", "1", "--out", str(tmp_path)),
+        *("--events", "2", "--punctual", "1", "--delivery-wait", "5", "--out", str(tmp_path)),
     )
-    for figure in ("start -> READY", "ms CPU a minute", "per appended event", "append -> POST"):
+    figures = ("start -> READY", "start -> first delivery", "ms CPU a minute", "per appended")
+    for figure in (*figures, "append -> POST"):
         assert figure in output
     assert "shorter than the daemon's 5-minute guard" in output
