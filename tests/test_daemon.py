@@ -123,6 +123,16 @@ class NotifySocket:
             time.sleep(0.1)
         return list(self.messages)
 
+    def first_cycle(self, timeout: float = 20.0) -> None:
+        """Wait until the daemon has looked at what is due once: the first ``STATUS=`` of
+        its own (READY=1 comes before the channels and the first evaluation)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(text.startswith("STATUS=") for text in list(self.messages)):
+                return
+            time.sleep(0.02)
+        raise AssertionError(f"no first cycle within {timeout} s: {self.messages}")
+
     def close(self) -> None:
         self.closed = True
         time.sleep(0.06)
@@ -228,7 +238,8 @@ def test_daemon_with_due_reminders_delivers_each_once_in_order(tmp_path: Path, r
         "Thank-you owed · Ada Lovelace",
     ]
     assert len(sent_ledger(home)) == 3
-    again, _ = ready(home, tmp_path)
+    again, sockets = ready(home, tmp_path)
+    sockets.first_cycle()
     time.sleep(1.0)
     stop(again)
     assert receiver.titles() == titles  # a restart repeats nothing
@@ -250,8 +261,8 @@ def test_daemon_with_an_append_by_another_process_wakes_and_delivers(
     home = tmp_path / "home"
     configure(home, receiver)
     record(home, "add", "Ada Lovelace")
-    process, _ = ready(home, tmp_path)
-    time.sleep(0.3)
+    process, sockets = ready(home, tmp_path)
+    sockets.first_cycle()
     assert receiver.titles() == []
     began = time.time()
     record(home, "met", "ada", "--at", "-3h")
@@ -434,6 +445,7 @@ def test_daemon_under_systemd_notifies_ready_watchdog_status_and_stopping(
     sockets = NotifySocket(tmp_path)
     process = start_daemon(home, sockets, WATCHDOG_USEC="400000", JOURNAL_STREAM="8:1234")
     sockets.collect(until="READY=1")
+    receiver.wait_for(1, timeout=20)  # after READY: the channels, the first evaluation
     time.sleep(1.1)
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=15)
@@ -447,6 +459,9 @@ def test_daemon_under_systemd_notifies_ready_watchdog_status_and_stopping(
     assert any(text.startswith("STATUS=") for text in messages)
     assert messages[-1] == "STOPPING=1", messages[-5:]
     assert stderr.splitlines() and all(line.startswith("<") for line in stderr.splitlines())
+    # READY=1 goes once the home is followed; the channels (Apprise's import) come after.
+    logged = [line.partition(">")[2].partition(":")[0] for line in stderr.splitlines()]
+    assert logged.index("ready") < logged.index("channels"), stderr
 
 
 def test_daemon_with_sighup_reloads_the_configuration(tmp_path: Path, receiver: Receiver):

@@ -5,18 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
+
+from test_playbook import Journey, paris, write_config
 
 from coffeechat.daemon.agenda import Agenda
 from coffeechat.events import model as m
-from coffeechat.events.decisions import Stamp
-from coffeechat.events.projection import State, apply_all
-from coffeechat.plugins.manager import load_plugins, settings_sections
+from coffeechat.plugins.manager import load_plugins
 from coffeechat.plugins.reminders import Reminder
-from coffeechat.plugins.settings import load_settings
-
-PARIS = ZoneInfo("Europe/Paris")
-THURSDAY = datetime(2026, 11, 26, 10, 0, tzinfo=PARIS)
 
 
 def scanned(agenda: Agenda, now: datetime) -> Reminder | None:
@@ -25,42 +20,36 @@ def scanned(agenda: Agenda, now: datetime) -> Reminder | None:
     return min(future, key=lambda r: (r.due, r.id), default=None)
 
 
+def classify(reminder: Reminder) -> datetime | None:
+    return reminder.due
+
+
 def test_upcoming_follows_reminders_added_removed_and_passed(tmp_path: Path):
     plugins = load_plugins(None, {})
-    config = tmp_path / "config.toml"
-    config.write_text('timezone = "Europe/Paris"\n[quiet_hours]\nenabled = false\n')
-    settings = load_settings(str(config), settings_sections(plugins))
-    events: list[m.Event] = []
-
-    def record(kind: type[m.Event], at: datetime, **fields: object) -> None:
-        events.append(Stamp(at, "laptop", PARIS)(kind, at, **fields))
-
+    settings = write_config(tmp_path, plugins, "[quiet_hours]\nenabled = false\n")
+    journey = Journey()
     # Three meetings held 20 minutes apart: three thank-yous due 20 minutes apart, ahead.
-    now = THURSDAY
+    now = paris("2026-11-26 10:00")
     for number, handle in enumerate(("ada", "bob", "cyd")):
-        record(m.ContactAdded, now - timedelta(days=1), contact=handle, name=handle.title())
-        record(m.MeetingHeld, now - timedelta(minutes=60 - 20 * number), contact=handle)
+        journey.add(handle, now - timedelta(days=1))
+        journey.record(m.MeetingHeld, now - timedelta(minutes=60 - 20 * number), contact=handle)
     agenda = Agenda()
-
-    def classify(reminder: Reminder) -> datetime | None:
-        return reminder.due
-
-    agenda.full(plugins, apply_all(State(), events), now, settings, classify)
+    agenda.full(plugins, journey.state(), now, settings, classify)
     first = agenda.upcoming(now)
     assert first is not None and first.contact == "ada"
     assert first == scanned(agenda, now)
 
     # Ada's thank-you is sent: the earliest goes, Bob's is next.
-    record(m.ThanksSent, now, contact="ada")
-    agenda.partial(plugins, apply_all(State(), events), now, settings, ["ada"], classify)
+    journey.record(m.ThanksSent, now, contact="ada")
+    agenda.partial(plugins, journey.state(), now, settings, ["ada"], classify)
     second = agenda.upcoming(now)
     assert second is not None and second.contact == "bob"
     assert second == scanned(agenda, now)
 
     # A meeting held just now owes a thank-you due before Bob's: it becomes the earliest.
-    record(m.ContactAdded, now - timedelta(days=1), contact="dee", name="Dee")
-    record(m.MeetingHeld, now - timedelta(minutes=70), contact="dee")
-    agenda.partial(plugins, apply_all(State(), events), now, settings, ["dee"], classify)
+    journey.add("dee", now - timedelta(days=1))
+    journey.record(m.MeetingHeld, now - timedelta(minutes=70), contact="dee")
+    agenda.partial(plugins, journey.state(), now, settings, ["dee"], classify)
     third = agenda.upcoming(now)
     assert third is not None and third.contact == "dee"
     assert third == scanned(agenda, now)
